@@ -1,0 +1,192 @@
+/**
+ * The contracts every platform and system plugin implements. See docs/architecture.md.
+ * Kept free of runtime dependencies: transports (packages/ssh) and the engine build on them.
+ */
+
+/** A machine labrig acts on. */
+export interface Host {
+  /** Unique, stable name within an inventory (e.g. `node0`, `tb-3`). */
+  name: string;
+  /** Address to connect to (IP or DNS name). */
+  address: string;
+  /** SSH port. Default 22. */
+  port?: number;
+  /** Login user. */
+  user?: string;
+  /** Roles this host plays (e.g. `leader`, `worker`). */
+  roles: string[];
+  /** Free-form labels (platform facts, e.g. `numaNodes = "2"`). */
+  labels: Record<string, string>;
+  /** Address the system binds to inside the cluster (CloudLab 10.10/16, EC2 private IP). */
+  privateAddress?: string;
+  /** Private key files to try, in order. */
+  identityFiles?: string[];
+  /** A bastion/login host reached first (ProxyJump). */
+  jump?: Host;
+}
+
+/** Result of one command on one host. */
+export interface ExecResult {
+  exitCode: number | null;
+  /** Signal name when the remote process was killed by one. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** Working directory on the remote (quoted, prepended as `cd DIR &&`). */
+  cwd?: string;
+  /** Environment for the command (set with `env K=V ...`, quoted). */
+  env?: Record<string, string>;
+  /** Allocate a pseudo-terminal (stdout and stderr are merged by the terminal). */
+  pty?: boolean;
+  /** Bytes written to the command's stdin, then stdin is closed. */
+  stdin?: string | Buffer;
+  /** Keep stdin open; write with the `input` handle of `spawn`. */
+  keepStdinOpen?: boolean;
+  /** Streamed output (in addition to the collected strings). */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Aborting kills the remote command (signal, then channel close). */
+  signal?: AbortSignal;
+  /** Do not throw CommandFailed on a non-zero exit; return the result. */
+  allowFailure?: boolean;
+}
+
+/** A connected host: what steps use to act on it. Implemented by packages/ssh (and by local runners). */
+export interface Remote {
+  readonly host: Host;
+  /** Run argv (quoted with `quote`) and wait. Throws CommandFailed on non-zero exit unless allowFailure. */
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Run a shell script text with `sh -c` (the script is one argv element; nothing is interpolated). */
+  shell(script: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Copy a local file to the remote path; skipped when the remote sha256 matches. */
+  putFile(localPath: string, remotePath: string, opts?: TransferOptions): Promise<TransferResult>;
+  /** Copy a local directory tree to a remote directory (tar stream); skipped when the tree digest matches. */
+  putDir(localDir: string, remoteDir: string, opts?: TransferOptions): Promise<TransferResult>;
+  /** Copy a remote file to a local path, verified by sha256. */
+  getFile(remotePath: string, localPath: string, opts?: TransferOptions): Promise<TransferResult>;
+}
+
+export interface TransferOptions {
+  /** File transfer method. Default `sftp` for files. */
+  method?: 'sftp' | 'exec';
+  /** File mode to set on the remote file. */
+  mode?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+export interface TransferResult {
+  /** false when the remote already had the same digest. */
+  transferred: boolean;
+  bytes: number;
+  sha256: string;
+}
+
+/** Opens Remotes. The engine asks it once per host per run; implementations pool connections. */
+export interface Connector {
+  connect(host: Host, signal?: AbortSignal): Promise<Remote>;
+  /** Close every connection. */
+  close(): Promise<void>;
+}
+
+/** What a step's run/check receives for one host. */
+export interface StepContext {
+  host: Host;
+  remote: Remote;
+  /** Outputs of earlier steps: `outputs[stepName][hostName]`. */
+  outputs: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** All hosts of the run (e.g. to find the leader). */
+  hosts: readonly Host[];
+  /** Aborted on timeout, fail-fast or interrupt. */
+  signal: AbortSignal;
+  /** Write a line to this host's step log (redacted). */
+  log: (line: string) => void;
+  /** Attempt number, 1-based. */
+  attempt: number;
+}
+
+/** A named action on a set of hosts. */
+export interface Step<Out = unknown> {
+  name: string;
+  /** Human description for progress output. */
+  title?: string;
+  /** Which hosts: role names (any of), a predicate, or all when omitted. */
+  hosts?: string[] | ((host: Host) => boolean);
+  /** Already done on this host? Then skip. May return the step's output for later steps. */
+  check?: (ctx: StepContext) => Promise<boolean | { done: true; output?: Out }>;
+  run: (ctx: StepContext) => Promise<Out | void>;
+  /** Extra attempts after the first failure (retryable errors only). Default 0. */
+  retries?: number;
+  /** Per host and attempt, in ms. Default: the engine's. */
+  timeoutMs?: number;
+  /** Max hosts at once for this step. Default: the engine's. */
+  concurrency?: number;
+}
+
+/** A step on every host of one role set, run in order. Phases are lists of them. */
+export type Phase = Step[];
+
+/** The platform contract: where things run. */
+export interface Platform<Cfg = unknown> {
+  name: string;
+  /** JSON Schema of the platform config file (configs/platforms/<name>.toml). */
+  configSchema: object;
+  /** The hosts of this deployment. Must not change the world. */
+  inventory(cfg: Cfg, ctx: PlatformContext): Promise<Host[]>;
+  /** Create machines (cloud) or check they answer. State under `.labrig/state/`. */
+  provision?(cfg: Cfg, ctx: PlatformContext): Promise<Host[]>;
+  /** Release exactly what provision created; idempotent. */
+  teardown?(cfg: Cfg, ctx: PlatformContext): Promise<void>;
+  /** Platform quirks applied to each host before a system's setup. */
+  prepare?(cfg: Cfg): Step[];
+  /** Where artifacts go (S3 bucket, registry). */
+  artifactStore?(cfg: Cfg): ArtifactStoreConfig | undefined;
+  /** How long-lived processes start on this platform. */
+  launcher?: Launcher;
+}
+
+export interface PlatformContext {
+  /** Workspace root. */
+  root: string;
+  /** `.labrig/state/<platform>` for state this platform keeps. */
+  stateDir: string;
+  signal?: AbortSignal;
+}
+
+export interface ArtifactStoreConfig {
+  s3?: { bucket: string; endpoint?: string; region?: string; prefix?: string; forcePathStyle?: boolean };
+  registry?: { url: string; insecure?: boolean };
+}
+
+/** Starts and stops long-lived processes (background over SSH, srun/sbatch on Slurm). */
+export interface Launcher {
+  start(remote: Remote, spec: ProcessSpec): Promise<{ id: string }>;
+  stop(remote: Remote, id: string): Promise<void>;
+  isRunning(remote: Remote, id: string): Promise<boolean>;
+}
+
+export interface ProcessSpec {
+  name: string;
+  argv: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  logFile?: string;
+}
+
+/** The system contract: what runs. */
+export interface System<Cfg = unknown> {
+  name: string;
+  configSchema: object;
+  roles: string[];
+  build?(cfg: Cfg): Phase;
+  push?(cfg: Cfg): Phase;
+  setup?(cfg: Cfg): Phase;
+  deploy?(cfg: Cfg): Phase;
+  stop?(cfg: Cfg): Phase;
+  status?(cfg: Cfg): Phase;
+  collect?(cfg: Cfg): Phase;
+}

@@ -1,0 +1,3 @@
+export * from './contracts.js';
+export * from './errors.js';
+export * from './quote.js';
