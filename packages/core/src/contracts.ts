@@ -44,8 +44,6 @@ export interface ExecOptions {
   pty?: boolean;
   /** Bytes written to the command's stdin, then stdin is closed. */
   stdin?: string | Buffer;
-  /** Keep stdin open; write with the `input` handle of `spawn`. */
-  keepStdinOpen?: boolean;
   /** Streamed output (in addition to the collected strings). */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
@@ -60,6 +58,11 @@ export interface Remote {
   readonly host: Host;
   /** Run argv (quoted with `quote`) and wait. Throws CommandFailed on non-zero exit unless allowFailure. */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Start argv and return at once: stdin stays open until `end()` (answer a prompt with `write`).
+   * `result` settles like `exec` (CommandFailed on non-zero exit unless allowFailure).
+   */
+  spawn(argv: readonly string[], opts?: ExecOptions): RunningCommand;
   /** Run a shell script text with `sh -c` (the script is one argv element; nothing is interpolated). */
   shell(script: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Copy a local file to the remote path; skipped when the remote sha256 matches. */
@@ -68,6 +71,15 @@ export interface Remote {
   putDir(localDir: string, remoteDir: string, opts?: TransferOptions): Promise<TransferResult>;
   /** Copy a remote file to a local path, verified by sha256. */
   getFile(remotePath: string, localPath: string, opts?: TransferOptions): Promise<TransferResult>;
+}
+
+export interface RunningCommand {
+  write(data: string | Buffer): void;
+  /** Close stdin. */
+  end(): void;
+  /** Send a signal to the remote process (default TERM), then close the channel. */
+  kill(signal?: string): void;
+  readonly result: Promise<ExecResult>;
 }
 
 export interface TransferOptions {
