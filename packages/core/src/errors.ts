@@ -25,13 +25,30 @@ export class ConfigError extends LabrigError {
   readonly code = 'CONFIG';
   readonly file: string;
   readonly field: string;
-  constructor(file: string, field: string, problem: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(`${file}: ${field === '' ? '(top level)' : field}: ${problem}`, {
+  /** What is wrong, without the file and field. */
+  readonly problem: string;
+  /** 1-based position in the file, when known (TOML syntax errors). */
+  readonly line?: number;
+  readonly column?: number;
+  constructor(
+    file: string,
+    field: string,
+    problem: string,
+    opts: { hint?: string; cause?: unknown; line?: number; column?: number; detail?: string } = {},
+  ) {
+    const where =
+      opts.line !== undefined
+        ? `${file}:${opts.line}${opts.column !== undefined ? `:${opts.column}` : ''}${field === '' ? '' : `: ${field}`}`
+        : `${file}: ${field === '' ? '(top level)' : field}`;
+    super(`${where}: ${problem}${opts.detail ? `\n${opts.detail}` : ''}`, {
       hint: opts.hint ?? `Fix ${field === '' ? 'the file' : `\`${field}\``} in ${file} and run again.`,
       cause: opts.cause,
     });
     this.file = file;
     this.field = field;
+    this.problem = problem;
+    if (opts.line !== undefined) this.line = opts.line;
+    if (opts.column !== undefined) this.column = opts.column;
   }
 }
 
@@ -124,6 +141,14 @@ export class StepTimeout extends LabrigError {
     this.host = host;
     this.step = step;
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A feature the transport cannot provide (e.g. a pty on the local runner). */
+export class Unsupported extends LabrigError {
+  readonly code = 'UNSUPPORTED';
+  constructor(what: string, where: string, hint: string) {
+    super(`${what} is not supported by ${where}`, { hint });
   }
 }
 

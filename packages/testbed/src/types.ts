@@ -20,6 +20,27 @@ export interface TestbedHost {
   logFile: string;
   /** When set, this host only accepts connections coming from the login host (ProxyJump tests). */
   behindLogin?: boolean;
+  /** Name of the host to jump through (`tb-login`) when `behindLogin` is set. */
+  jump?: string;
+  /** Position of the host: 0, 1, ... (-1 for the login host). */
+  index: number;
+  /** sshd_config and host key (private key; `.pub` beside it) of this host. */
+  configFile: string;
+  hostKeyFile: string;
+  /** Network namespace the sshd runs in (absent: this machine's root namespace). */
+  netns?: string;
+}
+
+/** The network namespace made for the login host and the hosts behind it. */
+export interface TestbedNetns {
+  name: string;
+  /** veth pair: one end in the root namespace, the other inside `name`. */
+  vethRoot: string;
+  vethNs: string;
+  /** Addresses on the veth (a /30): root side, namespace side (the login host listens there). */
+  rootAddress: string;
+  nsAddress: string;
+  prefixLength: number;
 }
 
 export interface TestbedS3 {
@@ -57,6 +78,17 @@ export interface TestbedState {
   s3?: TestbedS3;
   registry?: TestbedRegistry;
   slurm?: TestbedSlurm;
+  /** First 6 hex chars of sha256(dir): makes user and namespace names unique per dir. */
+  id: string;
+  /** The options `up` was last called with (normalized). */
+  options: Required<Omit<UpOptions, 'dir'>>;
+  /** Unix users created by this testbed (removed by `down`). */
+  users: string[];
+  /** Network namespace created by this testbed (removed by `down`). */
+  netns?: TestbedNetns;
+  /** Client key pair authorized on every host (`identityFile` of each host). */
+  identityFile: string;
+  authorizedKeysFile: string;
 }
 
 export interface UpOptions {

@@ -1,0 +1,461 @@
+/**
+ * A real Slurm cluster on this machine: munged (own key + socket), slurmctld, and one slurmd
+ * per compute node name (`slurmd -N <name>`, distinct ports, all NodeAddr=127.0.0.1).
+ *
+ * Layout under `<dir>/services/slurm/`:
+ *   slurm.conf, cgroup.conf, service.json
+ *   munge/                 (0755) munge.key (0400), munged.log, seed; munge/run/ (0755) munge.sock
+ *   munged.pid, slurmctld.pid, slurmd-<node>.pid   (+ matching .log files)
+ *   state/ (StateSaveLocation), spool/<node>/ (SlurmdSpoolDir)
+ *
+ * Notes from bringing this up inside a container (gVisor, Debian 12, slurm-wlm 22.05.8,
+ * munge 0.5.15, no systemd), what failed and how it was fixed:
+ *  - munged: "Socket is inaccessible: execute permissions for all required on <dir>" — every
+ *    directory on the socket's path must be o+x (clients of other users connect to it). A
+ *    0700 munge dir fails; the munge dir and its run/ dir are 0755, the key is 0400 root.
+ *    munged also refuses group/world-writable ancestors without the sticky bit; we create our
+ *    dirs 0755 and leave a real problem to its error message (which we show) rather than
+ *    hide it with --force.
+ *  - munged forks by default; we run it with --foreground so the pid we spawn is the daemon
+ *    and our pid file is exact.
+ *  - Unix socket paths are limited to 108 bytes: when `<dir>/…/munge.sock` is longer, the
+ *    socket goes to a short folder under os.tmpdir() named by a hash of the dir.
+ *  - cgroup.conf `CgroupPlugin=disabled` does NOT exist in 22.05 (added in 23.x): slurmd died
+ *    with "cannot find cgroup plugin for disabled … slurmd initialization failed". 22.05's
+ *    slurmd always initialises a cgroup plugin; with `autodetect` it picks cgroup/v1 here and
+ *    runs fine (gVisor exposes v1 controllers). We write `CgroupPlugin=autodetect` plus
+ *    `IgnoreSystemd=yes` (cgroup/v2 would otherwise ask systemd over D-Bus for a scope, which a
+ *    container without systemd has not) and use no cgroup-based plugins:
+ *    ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, JobAcctGatherType=jobacct_gather/none.
+ *    On a 23.02+ Slurm, `CgroupPlugin=disabled` is written instead (version checked).
+ *  - "Node configuration differs from hardware" drains a node claiming more CPUs than the
+ *    machine has; `SlurmdParameters=config_overrides` makes slurm.conf authoritative, so
+ *    several node names (and any `cpus`) work on one small machine.
+ *  - "Configured MailProg is invalid": harmless, silenced with MailProg=<`true` from PATH>.
+ *  - "mpi/pmix_v4: can not load PMIx library" is logged at start even with MpiDefault=none:
+ *    harmless (the plugin is only probed).
+ *  - Non-root users can run srun/sbatch/sinfo with SLURM_CONF pointing here (checked with
+ *    `runuser -u nobody -- srun id`): the conf is 0644 and the munge socket reachable.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { TestbedHost, TestbedSlurm } from '../types.js';
+import {
+  ServiceError,
+  ensureDir,
+  exitedMessage,
+  freePort,
+  livePid,
+  readJson,
+  requireBin,
+  serviceDir,
+  spawnDetached,
+  stopPidFile,
+  waitFor,
+  which,
+  writeFileAtomic,
+} from './common.js';
+import type { DetachedProcess } from './common.js';
+
+const SERVICE = 'slurm';
+
+export interface StartSlurmOptions {
+  /** The testbed host acting as login node; its user submits jobs (must be a real unix user). */
+  loginHost: TestbedHost;
+  /** Number of compute node names (one slurmd each). Default 1. */
+  nodes?: number;
+  /** CPUs per node as declared in slurm.conf (config_overrides: may exceed the hardware). Default 2. */
+  cpus?: number;
+  /** Readiness timeout (all nodes idle). Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** What service.json keeps, so a second start reuses exactly the same config. */
+interface SlurmState {
+  info: TestbedSlurm;
+  hostname: string;
+  ctldPort: number;
+  nodePorts: Record<string, number>;
+  cpus: number;
+  mungeSocket: string;
+}
+
+export interface SlurmPaths {
+  root: string;
+  conf: string;
+  cgroupConf: string;
+  stateFile: string;
+  mungeDir: string;
+  mungeKey: string;
+  mungeLog: string;
+  mungePid: string;
+  mungeSeed: string;
+  ctldPid: string;
+  ctldLog: string;
+  stateSave: string;
+  spool: string;
+}
+
+export function slurmPaths(dir: string): SlurmPaths {
+  const root = path.resolve(serviceDir(dir, SERVICE));
+  const mungeDir = path.join(root, 'munge');
+  return {
+    root,
+    conf: path.join(root, 'slurm.conf'),
+    cgroupConf: path.join(root, 'cgroup.conf'),
+    stateFile: path.join(root, 'service.json'),
+    mungeDir,
+    mungeKey: path.join(mungeDir, 'munge.key'),
+    mungeLog: path.join(root, 'munged.log'),
+    mungePid: path.join(root, 'munged.pid'),
+    mungeSeed: path.join(mungeDir, 'munged.seed'),
+    ctldPid: path.join(root, 'slurmctld.pid'),
+    ctldLog: path.join(root, 'slurmctld.log'),
+    stateSave: path.join(root, 'state'),
+    spool: path.join(root, 'spool'),
+  };
+}
+
+const slurmdPid = (p: SlurmPaths, node: string) => path.join(p.root, `slurmd-${node}.pid`);
+const slurmdLog = (p: SlurmPaths, node: string) => path.join(p.root, `slurmd-${node}.log`);
+
+function mungeSocketPath(p: SlurmPaths): string {
+  const inDir = path.join(p.mungeDir, 'run', 'munge.sock');
+  // sun_path is 108 bytes; keep a margin.
+  if (Buffer.byteLength(inDir) <= 100) return inDir;
+  const h = createHash('sha256').update(p.root).digest('hex').slice(0, 12);
+  return path.join(os.tmpdir(), `labrig-munge-${h}`, 'munge.sock');
+}
+
+async function slurmVersion(slurmctld: string): Promise<[number, number]> {
+  const r = await execa(slurmctld, ['-V'], { reject: false });
+  const m = /(\d+)\.(\d+)/.exec(`${r.stdout} ${r.stderr}`);
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+function quoteConfValue(v: string): string {
+  // slurm.conf values with spaces must be quoted; our paths normally have none.
+  return /\s/.test(v) ? `"${v}"` : v;
+}
+
+function renderSlurmConf(s: SlurmState, p: SlurmPaths, mailProg: string | undefined): string {
+  const q = quoteConfValue;
+  const nodes = s.info.nodes;
+  const lines = [
+    '# Generated by @labrig/testbed (services/slurm.ts). Do not edit: rewritten on start.',
+    `ClusterName=${s.info.clusterName}`,
+    `SlurmctldHost=${s.hostname}(127.0.0.1)`,
+    'SlurmUser=root',
+    'SlurmdUser=root',
+    'AuthType=auth/munge',
+    'CredType=cred/munge',
+    `AuthInfo=socket=${q(s.mungeSocket)}`,
+    `SlurmctldPort=${s.ctldPort}`,
+    // Each node has its own Port below; SlurmdPort is the default for the first one.
+    `SlurmdPort=${s.nodePorts[nodes[0] ?? ''] ?? 0}`,
+    `StateSaveLocation=${q(p.stateSave)}`,
+    `SlurmdSpoolDir=${q(path.join(p.spool, '%n'))}`,
+    `SlurmctldPidFile=${q(p.ctldPid)}`,
+    `SlurmdPidFile=${q(path.join(p.root, 'slurmd-%n.pid'))}`,
+    `SlurmctldLogFile=${q(p.ctldLog)}`,
+    `SlurmdLogFile=${q(path.join(p.root, 'slurmd-%n.log'))}`,
+    'SlurmctldDebug=info',
+    'SlurmdDebug=info',
+    'ProctrackType=proctrack/linuxproc',
+    'TaskPlugin=task/none',
+    'JobAcctGatherType=jobacct_gather/none',
+    'AccountingStorageType=accounting_storage/none',
+    'JobCompType=jobcomp/none',
+    'SelectType=select/cons_tres',
+    'SelectTypeParameters=CR_Core',
+    'SlurmdParameters=config_overrides',
+    'ReturnToService=2',
+    'MpiDefault=none',
+    'SwitchType=switch/none',
+    'KillWait=5',
+    'MinJobAge=300',
+    'InactiveLimit=0',
+    ...(mailProg ? [`MailProg=${q(mailProg)}`] : []),
+    ...nodes.map(
+      (n) =>
+        `NodeName=${n} NodeHostname=${s.hostname} NodeAddr=127.0.0.1 Port=${s.nodePorts[n]} ` +
+        `CPUs=${s.cpus} RealMemory=1024 State=UNKNOWN`,
+    ),
+    `PartitionName=${s.info.partition} Nodes=${nodes.join(',')} Default=YES MaxTime=INFINITE State=UP`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function renderCgroupConf(version: [number, number]): string {
+  const [maj, min] = version;
+  const hasDisabled = maj > 23 || (maj === 23 && min >= 2);
+  return hasDisabled
+    ? '# Generated by @labrig/testbed: no cgroups in the testbed.\nCgroupPlugin=disabled\n'
+    : '# Generated by @labrig/testbed. Slurm < 23.02 has no CgroupPlugin=disabled (see slurm.ts).\n' +
+        'CgroupPlugin=autodetect\nIgnoreSystemd=yes\n';
+}
+
+async function ensureUser(user: string): Promise<void> {
+  const r = await execa('id', ['-u', user], { reject: false });
+  if (r.exitCode !== 0) {
+    throw new ServiceError(
+      `slurm: login user '${user}' is not a unix user on this machine (Slurm runs jobs as that user)`,
+      SERVICE,
+      'create the testbed hosts (their users) before starting Slurm',
+    );
+  }
+}
+
+/** A live pid for each daemon of this cluster (undefined entries when not running). */
+async function livePids(p: SlurmPaths, nodes: string[]) {
+  return {
+    munged: await livePid(p.mungePid, p.mungeKey),
+    slurmctld: await livePid(p.ctldPid, p.conf),
+    slurmd: Object.fromEntries(
+      await Promise.all(nodes.map(async (n) => [n, await livePid(slurmdPid(p, n), p.conf)] as const)),
+    ) as Record<string, number | undefined>,
+  };
+}
+
+/** `sinfo` node states (`name → state`), or undefined when the controller does not answer. */
+export async function nodeStates(confFile: string): Promise<Record<string, string> | undefined> {
+  const r = await execa('sinfo', ['-h', '-N', '-o', '%N|%T'], {
+    reject: false,
+    env: { SLURM_CONF: confFile },
+    timeout: 10_000,
+  });
+  if (r.exitCode !== 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const [n, st] = line.trim().split('|');
+    if (n && st) out[n] = st;
+  }
+  return out;
+}
+
+async function writeLoginSshdConf(dir: string, loginHost: TestbedHost, confFile: string): Promise<void> {
+  const hostDir = path.join(dir, 'hosts', loginHost.name);
+  await mkdir(hostDir, { recursive: true });
+  const value = `SLURM_CONF=${confFile}`;
+  const line = /[\s"]/.test(value) ? `SetEnv "${value.replace(/"/g, '\\"')}"` : `SetEnv ${value}`;
+  await writeFileAtomic(
+    path.join(hostDir, 'sshd_slurm.conf'),
+    `# Written by @labrig/testbed services/slurm.ts: the login host's sessions see the testbed Slurm.\n${line}\n`,
+  );
+}
+
+export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<TestbedSlurm> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const munged = await requireBin(SERVICE, 'munged', 'munge');
+  const slurmctld = await requireBin(SERVICE, 'slurmctld', 'slurmctld (or slurm-wlm)');
+  const slurmd = await requireBin(SERVICE, 'slurmd', 'slurmd (or slurm-wlm)');
+  await requireBin(SERVICE, 'sinfo', 'slurm-client (or slurm-wlm)');
+  await ensureUser(opts.loginHost.user);
+
+  const absDir = path.resolve(dir);
+  const p = slurmPaths(absDir);
+  await ensureDir(p.root);
+  await chmod(p.root, 0o755);
+
+  const saved = await readJson<SlurmState>(p.stateFile);
+  let state: SlurmState;
+  if (saved) {
+    const pids = await livePids(p, saved.info.nodes);
+    const allUp = pids.munged && pids.slurmctld && saved.info.nodes.every((n) => pids.slurmd[n]);
+    if (allUp) {
+      // Already running: same info (the login host may differ: record the requested one).
+      const info = { ...saved.info, loginHost: opts.loginHost.name };
+      await writeLoginSshdConf(absDir, opts.loginHost, info.confFile);
+      if (info.loginHost !== saved.info.loginHost) {
+        await writeFileAtomic(p.stateFile, JSON.stringify({ ...saved, info }, null, 2) + '\n');
+      }
+      return info;
+    }
+  }
+  const anyUp =
+    saved &&
+    (await (async () => {
+      const pids = await livePids(p, saved.info.nodes);
+      return !!(pids.munged || pids.slurmctld || Object.values(pids.slurmd).some(Boolean));
+    })());
+
+  const nodeCount = opts.nodes ?? 1;
+  const cpus = opts.cpus ?? 2;
+  if (saved && anyUp) {
+    // Partly running: keep its config (ports, nodes) and start what is missing.
+    state = { ...saved, info: { ...saved.info, loginHost: opts.loginHost.name } };
+  } else {
+    const nodes = Array.from({ length: nodeCount }, (_, i) => `node${i + 1}`);
+    const ctldPort = await freePort();
+    const nodePorts: Record<string, number> = {};
+    for (const n of nodes) {
+      let port = await freePort();
+      while (port === ctldPort || Object.values(nodePorts).includes(port)) port = await freePort();
+      nodePorts[n] = port;
+    }
+    state = {
+      info: {
+        loginHost: opts.loginHost.name,
+        clusterName: 'labrig',
+        partition: 'debug',
+        nodes,
+        confFile: p.conf,
+      },
+      hostname: os.hostname(),
+      ctldPort,
+      nodePorts,
+      cpus,
+      mungeSocket: mungeSocketPath(p),
+    };
+    // A different node set than the saved state's: start from clean controller state.
+    if (saved && saved.info.nodes.join(',') !== nodes.join(',')) {
+      await rm(p.stateSave, { recursive: true, force: true });
+    }
+  }
+
+  // --- files ---------------------------------------------------------------------------
+  await ensureDir(p.mungeDir);
+  await chmod(p.mungeDir, 0o755);
+  const sockDir = path.dirname(state.mungeSocket);
+  await ensureDir(sockDir);
+  await chmod(sockDir, 0o755);
+  const keyExists = await stat(p.mungeKey).then(
+    () => true,
+    () => false,
+  );
+  if (!keyExists) await writeFile(p.mungeKey, randomBytes(1024), { mode: 0o400 });
+  await chmod(p.mungeKey, 0o400);
+  await ensureDir(p.stateSave, 0o700);
+  for (const n of state.info.nodes) await ensureDir(path.join(p.spool, n), 0o755);
+  const mailProg = await which('true');
+  await writeFileAtomic(p.conf, renderSlurmConf(state, p, mailProg), 0o644);
+  await writeFileAtomic(p.cgroupConf, renderCgroupConf(await slurmVersion(slurmctld)), 0o644);
+  await writeFileAtomic(p.stateFile, JSON.stringify(state, null, 2) + '\n');
+  await writeLoginSshdConf(absDir, opts.loginHost, p.conf);
+
+  const env = { ...process.env, SLURM_CONF: p.conf };
+  const pids = await livePids(p, state.info.nodes);
+
+  // --- munged ----------------------------------------------------------------------------
+  if (!pids.munged) {
+    await rm(state.mungeSocket, { force: true });
+    await rm(`${state.mungeSocket}.lock`, { force: true });
+    const proc = await spawnDetached({
+      bin: munged,
+      args: [
+        '--foreground',
+        `--socket=${state.mungeSocket}`,
+        `--key-file=${p.mungeKey}`,
+        `--pid-file=${path.join(p.mungeDir, 'munged.self.pid')}`,
+        `--log-file=${p.mungeLog}`,
+        `--seed-file=${p.mungeSeed}`,
+      ],
+      logFile: p.mungeLog,
+      pidFile: p.mungePid,
+      env,
+    });
+    const munge = await which('munge');
+    await waitFor({
+      service: SERVICE,
+      what: 'munged to answer on its socket',
+      timeoutMs: 15_000,
+      logFile: p.mungeLog,
+      abort: () => exitedMessage('munged', proc),
+      probe: async () => {
+        if (!munge) return stat(state.mungeSocket).then(() => true, () => false);
+        const r = await execa(munge, ['-n', '-S', state.mungeSocket], { reject: false, timeout: 5000 });
+        return r.exitCode === 0;
+      },
+    });
+  }
+
+  // --- slurmctld -------------------------------------------------------------------------
+  if (!pids.slurmctld) {
+    const proc = await spawnDetached({
+      bin: slurmctld,
+      args: ['-D', '-f', p.conf],
+      logFile: path.join(p.root, 'slurmctld.out'),
+      pidFile: p.ctldPid,
+      env,
+    });
+    await waitFor({
+      service: SERVICE,
+      what: 'slurmctld to answer (sinfo)',
+      timeoutMs,
+      logFile: p.ctldLog,
+      abort: () => exitedMessage('slurmctld', proc),
+      probe: async () => (await nodeStates(p.conf)) !== undefined,
+    });
+  }
+
+  // --- slurmd, one per node name -----------------------------------------------------------
+  const procs: { n: string; proc: DetachedProcess }[] = [];
+  for (const n of state.info.nodes) {
+    if (pids.slurmd[n]) continue;
+    const proc = await spawnDetached({
+      bin: slurmd,
+      args: ['-D', '-N', n, '-f', p.conf],
+      logFile: path.join(p.root, `slurmd-${n}.out`),
+      pidFile: slurmdPid(p, n),
+      env,
+    });
+    procs.push({ n, proc });
+  }
+
+  // --- readiness: every node idle ---------------------------------------------------------
+  let last: Record<string, string> | undefined;
+  await waitFor({
+    service: SERVICE,
+    what: `nodes ${state.info.nodes.join(',')} idle in sinfo`,
+    timeoutMs,
+    intervalMs: 200,
+    logFile: procs[0] ? slurmdLog(p, procs[0].n) : p.ctldLog,
+    abort: () => {
+      for (const { n, proc } of procs) {
+        const m = exitedMessage(`slurmd -N ${n}`, proc);
+        if (m) return m;
+      }
+      return undefined;
+    },
+    probe: async () => {
+      last = await nodeStates(p.conf);
+      if (!last) return false;
+      const states = last;
+      return state.info.nodes.every((n) => (states[n] ?? '').startsWith('idle'));
+    },
+  }).catch((e: unknown) => {
+    if (e instanceof ServiceError && last) {
+      throw new ServiceError(`${e.message}\nlast sinfo: ${JSON.stringify(last)}`, SERVICE);
+    }
+    throw e;
+  });
+
+  return state.info;
+}
+
+/** Stop slurmd(s), slurmctld, munged (in that order), by pid file. Safe when not running. */
+export async function stopSlurm(dir: string): Promise<void> {
+  const p = slurmPaths(path.resolve(dir));
+  const saved = await readJson<SlurmState>(p.stateFile);
+  const nodes = saved?.info.nodes ?? [];
+  await Promise.all(nodes.map((n) => stopPidFile(slurmdPid(p, n), p.conf)));
+  await stopPidFile(p.ctldPid, p.conf);
+  await stopPidFile(p.mungePid, p.mungeKey);
+}
+
+export async function slurmStatus(
+  dir: string,
+): Promise<{ running: boolean; endpoint?: string; pids: Record<string, number | undefined> }> {
+  const p = slurmPaths(path.resolve(dir));
+  const saved = await readJson<SlurmState>(p.stateFile);
+  if (!saved) return { running: false, pids: {} };
+  const live = await livePids(p, saved.info.nodes);
+  const pids: Record<string, number | undefined> = { munged: live.munged, slurmctld: live.slurmctld };
+  for (const [n, pid] of Object.entries(live.slurmd)) pids[`slurmd-${n}`] = pid;
+  const running = Object.values(pids).every((x) => x !== undefined);
+  return { running, endpoint: `${saved.hostname}:${saved.ctldPort} (SLURM_CONF=${saved.info.confFile})`, pids };
+}

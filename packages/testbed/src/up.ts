@@ -1,0 +1,232 @@
+/** `up`: bring the testbed to the asked shape (idempotent: what already runs as asked is left alone). */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TestbedError } from './errors.js';
+import { ensureKeyPair } from './keys.js';
+import {
+  DEFAULT_ADDRESS_BASE,
+  DEFAULT_PORT,
+  LOGIN_HOST_NAME,
+  checkAddressBase,
+  hostAddress,
+  hostName,
+  testbedId,
+  userName,
+} from './naming.js';
+import { ensureNetns, removeNetns } from './netns.js';
+import { mapLimit } from './pool.js';
+import { startRegistry, startS3, startSlurm } from './services.js';
+import { sshdPid, startSshd, stopSshd, writeConfig } from './sshd.js';
+import { allHosts, readState, saveState } from './state.js';
+import type { TestbedHost, TestbedNetns, TestbedState, UpOptions } from './types.js';
+import { ensureUser, removeUser } from './users.js';
+
+export type NormalizedOptions = TestbedState['options'];
+
+export interface UpProgress {
+  /** `hosts`: sshds being started (done of total); `message`: anything else worth a line. */
+  kind: 'hosts' | 'message';
+  done?: number;
+  total?: number;
+  message: string;
+}
+
+export interface UpHooks {
+  onProgress?: (p: UpProgress) => void;
+  /** Parallel sshd starts. Default 16. */
+  concurrency?: number;
+}
+
+const MAX_HOSTS = 250;
+
+/** Checks and fills defaults; errors name the option and the bad value. */
+export function normalizeOptions(opts: UpOptions): NormalizedOptions {
+  const hosts = opts.hosts;
+  if (!Number.isInteger(hosts) || hosts < 0 || hosts > MAX_HOSTS) {
+    throw new TestbedError('BAD_OPTION', `--hosts: "${String(hosts)}" is not a whole number between 0 and ${MAX_HOSTS}`);
+  }
+  const login = opts.login ?? false;
+  const behind = opts.hostsBehindLogin ?? 0;
+  if (!Number.isInteger(behind) || behind < 0 || behind > hosts) {
+    throw new TestbedError('BAD_OPTION', `--behind: "${String(behind)}" must be a whole number between 0 and --hosts (${hosts})`);
+  }
+  if (behind > 0 && !login) {
+    throw new TestbedError('BAD_OPTION', `--behind: ${behind} hosts behind a login host need --login`);
+  }
+  const port = opts.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TestbedError('BAD_OPTION', `--port: "${String(port)}" is not a port number (1-65535)`);
+  }
+  const addressBase = opts.addressBase ?? DEFAULT_ADDRESS_BASE;
+  checkAddressBase(addressBase, hosts);
+  return {
+    hosts,
+    login,
+    hostsBehindLogin: behind,
+    s3: opts.s3 ?? false,
+    registry: opts.registry ?? false,
+    slurm: opts.slurm ?? false,
+    addressBase,
+    port,
+  };
+}
+
+/** sshd reads authorized_keys as the host user: every ancestor of dir must be traversable. */
+async function checkTraversable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (let cur = path.dirname(dir); ; cur = path.dirname(cur)) {
+    const st = await stat(cur);
+    if ((st.mode & 0o001) === 0) {
+      throw new TestbedError(
+        'PERMISSION',
+        `${cur} is not traversable by other users (mode ${(st.mode & 0o777).toString(8)}): the host users cannot reach ${dir}; choose another --dir`,
+      );
+    }
+    if (path.dirname(cur) === cur) break;
+  }
+}
+
+function hostRecord(dir: string, id: string, o: NormalizedOptions, index: number, ns?: TestbedNetns): TestbedHost {
+  const name = index < 0 ? LOGIN_HOST_NAME : hostName(index);
+  const hdir = path.join(dir, 'hosts', name);
+  const behind = index >= 0 && o.login && index >= o.hosts - o.hostsBehindLogin;
+  const host: TestbedHost = {
+    name,
+    address: index < 0 ? (ns?.nsAddress ?? '') : hostAddress(o.addressBase, index),
+    port: o.port,
+    user: userName(id, index),
+    home: path.join(hdir, 'home'),
+    identityFile: path.join(dir, 'id_ed25519'),
+    pidFile: path.join(hdir, 'sshd.pid'),
+    logFile: path.join(hdir, 'sshd.log'),
+    index,
+    configFile: path.join(hdir, 'sshd_config'),
+    hostKeyFile: path.join(hdir, 'ssh_host_ed25519_key'),
+  };
+  if (behind) {
+    host.behindLogin = true;
+    host.jump = LOGIN_HOST_NAME;
+  }
+  if ((behind || index < 0) && ns) host.netns = ns.name;
+  return host;
+}
+
+/** Stops a host's sshd, removes its user and home. */
+export async function removeHost(state: TestbedState, host: TestbedHost): Promise<void> {
+  await stopSshd(host);
+  if (state.users.includes(host.user)) {
+    await removeUser(host.user);
+    state.users = state.users.filter((u) => u !== host.user);
+  }
+  await rm(host.home, { recursive: true, force: true });
+  await rm(host.pidFile, { force: true });
+}
+
+export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedState> {
+  const progress = hooks.onProgress ?? (() => undefined);
+  const o = normalizeOptions(opts);
+  const dir = path.resolve(opts.dir);
+  const id = testbedId(dir);
+  await mkdir(dir, { recursive: true });
+  await checkTraversable(dir);
+
+  const old = await readState(dir);
+  const state: TestbedState = {
+    version: 1,
+    dir,
+    id,
+    options: o,
+    hosts: [],
+    users: [...(old?.users ?? [])],
+    identityFile: path.join(dir, 'id_ed25519'),
+    authorizedKeysFile: path.join(dir, 'authorized_keys'),
+  };
+  if (old?.netns) state.netns = old.netns;
+  if (old?.s3) state.s3 = old.s3;
+  if (old?.registry) state.registry = old.registry;
+  if (old?.slurm) state.slurm = old.slurm;
+
+  try {
+    // Client key, authorized for every host user.
+    await ensureKeyPair(state.identityFile, `labrig-testbed-${id}`);
+    const pub = await readFile(`${state.identityFile}.pub`, 'utf8');
+    const authorized = existsSync(state.authorizedKeysFile) ? await readFile(state.authorizedKeysFile, 'utf8') : '';
+    if (authorized !== pub) await writeFile(state.authorizedKeysFile, pub, { mode: 0o644 });
+    await chmod(state.authorizedKeysFile, 0o644);
+
+    if (o.login) {
+      state.netns = await ensureNetns(id, old?.netns);
+      await saveState(state);
+    }
+
+    const wanted = Array.from({ length: o.hosts }, (_, i) => hostRecord(dir, id, o, i, state.netns));
+    if (o.login) wanted.push(hostRecord(dir, id, o, -1, state.netns));
+    const wantedNames = new Set(wanted.map((h) => h.name));
+    const oldByName = new Map((old ? allHosts(old) : []).map((h) => [h.name, h]));
+
+    // Hosts no longer asked for go first (their users and sshds).
+    const gone = [...oldByName.values()].filter((h) => !wantedNames.has(h.name));
+    if (gone.length > 0) progress({ kind: 'message', message: `removing ${gone.length} host(s)` });
+    for (const h of gone) await removeHost(state, h);
+
+    // Users: one at a time (useradd locks /etc/passwd).
+    for (const h of wanted) {
+      if (await ensureUser(h.user, h.home)) {
+        if (!state.users.includes(h.user)) state.users.push(h.user);
+      } else if (!state.users.includes(h.user) && oldByName.has(h.name)) {
+        state.users.push(h.user);
+      } else if (!state.users.includes(h.user)) {
+        // A leftover of this same testbed (its home is ours): adopt it so `down` removes it.
+        state.users.push(h.user);
+      }
+    }
+    await saveState(state);
+
+    // Host keys, configs, sshds: in parallel.
+    let done = 0;
+    const total = wanted.length;
+    progress({ kind: 'hosts', done, total, message: `starting ${total} host(s)` });
+    await mapLimit(wanted, hooks.concurrency ?? 16, async (h) => {
+      await mkdir(path.dirname(h.configFile), { recursive: true, mode: 0o755 });
+      await ensureKeyPair(h.hostKeyFile, `${h.name}@labrig-testbed-${id}`);
+      const changed = await writeConfig(h, state.authorizedKeysFile);
+      const pid = await sshdPid(h);
+      if (pid === undefined || changed) {
+        if (pid !== undefined) await stopSshd(h);
+        if (!oldByName.has(h.name)) await writeFile(h.logFile, '', { mode: 0o644 });
+        await startSshd(h);
+      }
+      done++;
+      progress({ kind: 'hosts', done, total, message: `${h.name} up (${done}/${total})` });
+    });
+    state.hosts = wanted.filter((h) => h.index >= 0);
+    const login = wanted.find((h) => h.index < 0);
+    if (login) state.login = login;
+
+    if (!o.login && state.netns) {
+      await removeNetns(state.netns);
+      delete state.netns;
+    }
+    await saveState(state);
+
+    // Services, when asked (each start is idempotent).
+    if (o.s3) {
+      progress({ kind: 'message', message: 'starting S3' });
+      state.s3 = await startS3(dir);
+    }
+    if (o.registry) {
+      progress({ kind: 'message', message: 'starting the OCI registry' });
+      state.registry = await startRegistry(dir);
+    }
+    if (o.slurm) {
+      const loginHost = state.login ?? state.hosts[0];
+      if (!loginHost) throw new TestbedError('BAD_OPTION', '--slurm needs at least one host (--hosts 1 or more) as its login node');
+      progress({ kind: 'message', message: 'starting Slurm' });
+      state.slurm = await startSlurm(dir, { loginHost });
+    }
+    return state;
+  } finally {
+    await saveState(state);
+  }
+}

@@ -1,0 +1,3 @@
+export interface DownExecutorOptions {
+  config?: string;
+}

@@ -1,0 +1,4 @@
+export interface HostsExecutorOptions {
+  config?: string;
+  json?: boolean;
+}

@@ -1,0 +1,4 @@
+export interface UpExecutorOptions {
+  config?: string;
+  hosts?: number;
+}
