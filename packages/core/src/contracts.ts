@@ -98,7 +98,10 @@ export interface TransferResult {
   sha256: string;
 }
 
-/** Opens Remotes. The engine asks it once per host per run; implementations pool connections. */
+/**
+ * Opens Remotes. The engine asks at every attempt of every step on a host; implementations
+ * pool connections (hand back the same live Remote, reconnect when it died).
+ */
 export interface Connector {
   connect(host: Host, signal?: AbortSignal): Promise<Remote>;
   /** Close every connection. */
@@ -137,6 +140,14 @@ export interface Step<Out = unknown> {
   timeoutMs?: number;
   /** Max hosts at once for this step. Default: the engine's. */
   concurrency?: number;
+  /**
+   * Which failures are retried (up to `retries`): `retryable` (default) retries only errors
+   * marked retryable (HostUnreachable, StepTimeout); a failed command (CommandFailed) or an
+   * unexpected exception is not retried. `any` retries every failure except an abort.
+   */
+  retryOn?: 'retryable' | 'any';
+  /** Run once on the coordinator (host `local`, commands in the workspace root) instead of on hosts. */
+  local?: boolean;
 }
 
 /** A step on every host of one role set, run in order. Phases are lists of them. */

@@ -47,6 +47,8 @@ export interface RunResult {
   counts: StatusCounts;
   /** Why the run stopped early (`interrupted`, `fail-fast: …`), when it did. */
   stopped?: string;
+  /** The journal file and what writing it cost (group commit: lines per batch, time in write+fdatasync). */
+  journal?: { file: string; lines: number; batches: number; syncMs: number };
 }
 
 interface Base {

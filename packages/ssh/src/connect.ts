@@ -158,7 +158,7 @@ export async function openClient(o: OpenClientOptions): Promise<ClientType> {
       },
       authHandler: (_methodsLeft, _partial, next) => {
         const a = attempts.shift();
-        if (!a) return (next as (v: false) => void)(false);
+        if (!a) return (next as unknown as (v: false) => void)(false);
         tried.push(a.label);
         next(a.auth);
       },

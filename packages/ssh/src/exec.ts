@@ -8,7 +8,13 @@ import { mapConnectError } from './errors-map.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** `cd DIR && env K=V ... argv` — every value goes through `quote`. */
+/** Shell builtins that cannot be `exec`ed (they only exist inside a shell). */
+const NO_EXEC = new Set(['cd', 'export', '.', 'source', 'set', 'unset', 'ulimit', 'umask', 'alias', 'eval', 'exit', 'return', 'trap', 'wait', 'shift', 'read', 'readonly', 'exec', 'command', 'type', 'hash', 'times', 'jobs', 'fg', 'bg', 'getopts', 'local']);
+
+/**
+ * `cd DIR && exec env K=V ... argv` — every value goes through `quote`. `exec` makes the command the
+ * login shell's replacement, so exit signals and signals sent over the channel concern the command itself.
+ */
 export function buildCommandText(argv: readonly string[], opts: Pick<ExecOptions, 'cwd' | 'env'> = {}): string {
   let words = [...argv];
   const env = Object.entries(opts.env ?? {});
@@ -16,7 +22,8 @@ export function buildCommandText(argv: readonly string[], opts: Pick<ExecOptions
     for (const [k] of env) if (!ENV_NAME.test(k)) throw new TypeError(`invalid environment variable name ${JSON.stringify(k)}`);
     words = ['env', ...env.map(([k, v]) => `${k}=${v}`), ...words];
   }
-  const cmd = quote(words);
+  const first = words[0];
+  const cmd = first !== undefined && !NO_EXEC.has(first) && !first.includes('=') ? `exec ${quote(words)}` : quote(words);
   return opts.cwd !== undefined ? `cd ${quote([opts.cwd])} && ${cmd}` : cmd;
 }
 
@@ -43,6 +50,22 @@ function stripSig(s: string): string {
   return s.startsWith('SIG') ? s.slice(3) : s;
 }
 
+/**
+ * ssh2's `channel.signal()` stays silent once our side sent EOF (stdin closed), which is the normal
+ * state of an exec. The request is still valid then (RFC 4254 6.9): send it through the protocol.
+ */
+function sendSignal(ch: ClientChannel, name: string): void {
+  const c = ch as unknown as {
+    outgoing?: { state?: string; id?: number };
+    _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+  };
+  const proto = c._client?._protocol;
+  const id = c.outgoing?.id;
+  if ((c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && proto?.signal && id !== undefined) {
+    proto.signal(id, name);
+  } else ch.signal(name);
+}
+
 export function startCommand(
   target: CommandTarget,
   argv: readonly string[],
@@ -62,7 +85,7 @@ export function startCommand(
   const sendKill = (sig: string): void => {
     if (!channel) return;
     try {
-      channel.signal(stripSig(sig));
+      sendSignal(channel, stripSig(sig));
     } catch {
       /* channel gone */
     }

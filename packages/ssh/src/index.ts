@@ -1,1 +1,31 @@
-export {};
+export { SshPool } from './pool.js';
+export type { SshPoolOptions, SshPoolStats } from './pool.js';
+export { SshRemote } from './remote.js';
+export { buildCommandText } from './exec.js';
+export { Semaphore } from './semaphore.js';
+export { resolveHost } from './resolve-host.js';
+export type { ResolvedHost, ResolveContext } from './resolve-host.js';
+export {
+  parseSshConfig,
+  loadSshConfig,
+  matchSshConfig,
+  matchHostPatterns,
+  matchGlob,
+  expandIdentityFile,
+  parseProxyJump,
+} from './ssh-config.js';
+export type { SshConfig, SshConfigEntry, SshConfigMatch, JumpSpec } from './ssh-config.js';
+export {
+  HostKeyUnknown,
+  hostKeyName,
+  parseKnownHosts,
+  hostFieldMatches,
+  checkHostKey,
+  fingerprint,
+  verifyHostKey,
+} from './known-hosts.js';
+export type { HostKeyPolicy, KnownHostLine, HostKeyCheck } from './known-hosts.js';
+export { TransferVerifyFailed } from './transfer.js';
+export { digestFile, digestTree, formatSha256sumLine, listTreeFiles, REMOTE_TREE_DIGEST_SCRIPT } from './tree-digest.js';
+export type { FileDigest, TreeDigest, TreeFile } from './tree-digest.js';
+export { mapConnectError } from './errors-map.js';

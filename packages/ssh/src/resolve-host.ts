@@ -35,7 +35,11 @@ function defaultUser(ctx: ResolveContext): string {
   }
 }
 
-export function resolveHost(host: Host, ctx: ResolveContext = {}, depth = 0): ResolvedHost {
+/**
+ * `visited`: aliases already on this jump chain; a ProxyJump leading back to one of them is ignored
+ * (so `Host *` + `ProxyJump bastion` does not loop on the bastion itself).
+ */
+export function resolveHost(host: Host, ctx: ResolveContext = {}, depth = 0, visited: readonly string[] = []): ResolvedHost {
   if (depth > MAX_JUMP_DEPTH) {
     throw new ConfigError(ctx.config?.file ?? 'inventory', `${host.name}.jump`, 'ProxyJump chain too long (a loop?)');
   }
@@ -50,8 +54,9 @@ export function resolveHost(host: Host, ctx: ResolveContext = {}, depth = 0): Re
   ].filter((f, i, all) => all.indexOf(f) === i);
 
   let jump: ResolvedHost | undefined;
-  if (host.jump) jump = resolveHost(host.jump, ctx, depth + 1);
-  else if (m.proxyJump) {
+  const seen = [...visited, host.address];
+  if (host.jump) jump = resolveHost(host.jump, ctx, depth + 1, seen);
+  else if (m.proxyJump && !parseProxyJumpSafe(m.proxyJump).some((j) => seen.includes(j.host))) {
     let specs: JumpSpec[];
     try {
       specs = parseProxyJump(m.proxyJump);
@@ -63,7 +68,7 @@ export function resolveHost(host: Host, ctx: ResolveContext = {}, depth = 0): Re
       if (spec.port !== undefined) jh.port = spec.port;
       if (spec.user !== undefined) jh.user = spec.user;
       // The first hop uses its own config (including its ProxyJump); later hops go through the previous one.
-      const r = jump ? resolveHost({ ...jh }, { ...ctx }, depth + 1) : resolveHost(jh, ctx, depth + 1);
+      const r = resolveHost(jh, ctx, depth + 1, [...seen, ...specs.map((x) => x.host)]);
       if (jump) {
         delete r.jump;
         r.jump = jump;
@@ -79,4 +84,12 @@ export function resolveHost(host: Host, ctx: ResolveContext = {}, depth = 0): Re
 
 function poolKey(user: string, address: string, port: number, jump: ResolvedHost | undefined): string {
   return `${user}@${address}:${port}${jump ? ` via ${jump.key}` : ''}`;
+}
+
+function parseProxyJumpSafe(spec: string): JumpSpec[] {
+  try {
+    return parseProxyJump(spec);
+  } catch {
+    return [];
+  }
 }

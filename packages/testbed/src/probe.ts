@@ -47,3 +47,38 @@ export async function waitForPort(address: string, port: number, netns: string |
     await sleep(25);
   }
 }
+
+/**
+ * The SSH banner line (`SSH-2.0-...`) the server sends first, or undefined when none arrives in
+ * time (a frozen sshd accepts TCP in the kernel but never speaks).
+ */
+export async function sshBanner(address: string, port: number, netns: string | undefined, timeoutMs = 1000): Promise<string | undefined> {
+  if (netns) {
+    const secs = Math.max(1, Math.round(timeoutMs / 1000));
+    const r = await execa(
+      'ip',
+      ['netns', 'exec', netns, 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r -t "$2" line <&3 && printf %s "$line"', address, String(port), String(secs)],
+      { reject: false, timeout: timeoutMs + 2000, stdin: 'ignore' },
+    );
+    return r.exitCode === 0 && r.stdout.startsWith('SSH-') ? r.stdout.trim() : undefined;
+  }
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: address, port });
+    let buf = '';
+    const done = (v: string | undefined) => {
+      clearTimeout(timer);
+      sock.removeAllListeners();
+      sock.on('error', () => undefined);
+      sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.startsWith('SSH-') ? buf.slice(0, nl).trim() : undefined);
+    });
+    sock.once('error', () => done(undefined));
+    sock.once('close', () => done(undefined));
+  });
+}

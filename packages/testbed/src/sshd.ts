@@ -1,6 +1,7 @@
 /** One real /usr/sbin/sshd per host: its config, start (daemonized, own pid file and log), stop, readiness. */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { TestbedError, describeError } from './errors.js';
@@ -24,6 +25,15 @@ export const KEX_ALGORITHMS = [
   'diffie-hellman-group14-sha256',
 ];
 
+/** The host's sshd_config and host key paths (beside its pid file unless the record names them). */
+export function hostFiles(host: TestbedHost): { configFile: string; hostKeyFile: string } {
+  const dir = path.dirname(host.pidFile);
+  return {
+    configFile: host.configFile ?? path.join(dir, 'sshd_config'),
+    hostKeyFile: host.hostKeyFile ?? path.join(dir, 'ssh_host_ed25519_key'),
+  };
+}
+
 function quote(value: string): string {
   if (/["\n\r]/.test(value)) {
     throw new TestbedError('BAD_OPTION', `path ${JSON.stringify(value)} cannot go into sshd_config (quote or newline)`);
@@ -36,7 +46,7 @@ export function renderConfig(host: TestbedHost, authorizedKeysFile: string): str
   return [
     `# labrig testbed host ${host.name}${host.netns ? ` (network namespace ${host.netns})` : ''}; written by up, do not edit`,
     `ListenAddress ${host.address}:${host.port}`,
-    `HostKey ${quote(host.hostKeyFile)}`,
+    `HostKey ${quote(hostFiles(host).hostKeyFile)}`,
     `PidFile ${quote(host.pidFile)}`,
     'LogLevel VERBOSE',
     'UsePAM no',
@@ -63,14 +73,15 @@ export function renderConfig(host: TestbedHost, authorizedKeysFile: string): str
 /** Writes the config; true when it changed (a running sshd must then be restarted). */
 export async function writeConfig(host: TestbedHost, authorizedKeysFile: string): Promise<boolean> {
   const text = renderConfig(host, authorizedKeysFile);
+  const { configFile } = hostFiles(host);
   let old: string | undefined;
   try {
-    old = await readFile(host.configFile, 'utf8');
+    old = await readFile(configFile, 'utf8');
   } catch {
     old = undefined;
   }
   if (old === text) return false;
-  await writeFile(host.configFile, text, { mode: 0o644 });
+  await writeFile(configFile, text, { mode: 0o644 });
   return true;
 }
 
@@ -99,7 +110,7 @@ export async function startSshd(host: TestbedHost, timeoutMs = 20_000): Promise<
   if (!existsSync(PRIVSEP_DIR)) await mkdir(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   await rm(host.pidFile, { force: true });
   const logSizeBefore = (await readFile(host.logFile, 'utf8').catch(() => '')).length;
-  const argv = [SSHD, '-f', host.configFile, '-E', host.logFile];
+  const argv = [SSHD, '-f', hostFiles(host).configFile, '-E', host.logFile];
   const [cmd, ...args] = host.netns ? ['ip', 'netns', 'exec', host.netns, ...argv] : argv;
   try {
     await execa(cmd as string, args, { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', timeout: timeoutMs });

@@ -22,11 +22,12 @@ export interface TestbedHost {
   behindLogin?: boolean;
   /** Name of the host to jump through (`tb-login`) when `behindLogin` is set. */
   jump?: string;
-  /** Position of the host: 0, 1, ... (-1 for the login host). */
-  index: number;
-  /** sshd_config and host key (private key; `.pub` beside it) of this host. */
-  configFile: string;
-  hostKeyFile: string;
+  /** Position of the host: 0, 1, ... (-1 for the login host). Always set by `up`. */
+  index?: number;
+  /** sshd_config and host key (private key; `.pub` beside it) of this host. Always set by `up`
+   * (optional only so hand-made host records in tests stay short; default: beside pidFile). */
+  configFile?: string;
+  hostKeyFile?: string;
   /** Network namespace the sshd runs in (absent: this machine's root namespace). */
   netns?: string;
 }
@@ -89,6 +90,9 @@ export interface TestbedState {
   /** Client key pair authorized on every host (`identityFile` of each host). */
   identityFile: string;
   authorizedKeysFile: string;
+  /** OpenSSH client files written by `up`: `ssh -F <sshConfigFile> tb-3` (ProxyJump included), host keys pinned. */
+  sshConfigFile: string;
+  knownHostsFile: string;
 }
 
 export interface UpOptions {

@@ -15,9 +15,11 @@ import {
   userName,
 } from './naming.js';
 import { ensureNetns, removeNetns } from './netns.js';
+import { withLock } from './lock.js';
 import { mapLimit } from './pool.js';
 import { startRegistry, startS3, startSlurm } from './services.js';
-import { sshdPid, startSshd, stopSshd, writeConfig } from './sshd.js';
+import { knownHostsPath, sshConfigPath, writeSshFiles } from './sshconfig.js';
+import { hostFiles, sshdPid, startSshd, stopSshd, writeConfig } from './sshd.js';
 import { allHosts, readState, saveState } from './state.js';
 import type { TestbedHost, TestbedNetns, TestbedState, UpOptions } from './types.js';
 import { ensureUser, removeUser } from './users.js';
@@ -124,9 +126,13 @@ export async function removeHost(state: TestbedState, host: TestbedHost): Promis
 }
 
 export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedState> {
-  const progress = hooks.onProgress ?? (() => undefined);
   const o = normalizeOptions(opts);
   const dir = path.resolve(opts.dir);
+  return withLock(dir, () => upLocked(o, dir, hooks));
+}
+
+async function upLocked(o: NormalizedOptions, dir: string, hooks: UpHooks): Promise<TestbedState> {
+  const progress = hooks.onProgress ?? (() => undefined);
   const id = testbedId(dir);
   await mkdir(dir, { recursive: true });
   await checkTraversable(dir);
@@ -141,7 +147,12 @@ export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedS
     users: [...(old?.users ?? [])],
     identityFile: path.join(dir, 'id_ed25519'),
     authorizedKeysFile: path.join(dir, 'authorized_keys'),
+    sshConfigFile: sshConfigPath(dir),
+    knownHostsFile: knownHostsPath(dir),
   };
+  // Until the new shape is in place, the state keeps naming what runs (so `down` after a failed `up` stops it).
+  if (old) state.hosts = [...old.hosts];
+  if (old?.login) state.login = old.login;
   if (old?.netns) state.netns = old.netns;
   if (old?.s3) state.s3 = old.s3;
   if (old?.registry) state.registry = old.registry;
@@ -168,19 +179,21 @@ export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedS
     // Hosts no longer asked for go first (their users and sshds).
     const gone = [...oldByName.values()].filter((h) => !wantedNames.has(h.name));
     if (gone.length > 0) progress({ kind: 'message', message: `removing ${gone.length} host(s)` });
-    for (const h of gone) await removeHost(state, h);
+    for (const h of gone) {
+      await removeHost(state, h);
+      state.hosts = state.hosts.filter((x) => x.name !== h.name);
+      if (state.login?.name === h.name) delete state.login;
+    }
 
     // Users: one at a time (useradd locks /etc/passwd).
+    // An existing user whose home is ours is a leftover of this same testbed: adopted, so `down` removes it.
     for (const h of wanted) {
-      if (await ensureUser(h.user, h.home)) {
-        if (!state.users.includes(h.user)) state.users.push(h.user);
-      } else if (!state.users.includes(h.user) && oldByName.has(h.name)) {
-        state.users.push(h.user);
-      } else if (!state.users.includes(h.user)) {
-        // A leftover of this same testbed (its home is ours): adopt it so `down` removes it.
-        state.users.push(h.user);
-      }
+      await ensureUser(h.user, h.home);
+      if (!state.users.includes(h.user)) state.users.push(h.user);
     }
+    state.hosts = wanted.filter((h) => (h.index ?? 0) >= 0);
+    const login = wanted.find((h) => (h.index ?? 0) < 0);
+    if (login) state.login = login;
     await saveState(state);
 
     // Host keys, configs, sshds: in parallel.
@@ -188,8 +201,8 @@ export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedS
     const total = wanted.length;
     progress({ kind: 'hosts', done, total, message: `starting ${total} host(s)` });
     await mapLimit(wanted, hooks.concurrency ?? 16, async (h) => {
-      await mkdir(path.dirname(h.configFile), { recursive: true, mode: 0o755 });
-      await ensureKeyPair(h.hostKeyFile, `${h.name}@labrig-testbed-${id}`);
+      await mkdir(path.dirname(h.pidFile), { recursive: true, mode: 0o755 });
+      await ensureKeyPair(hostFiles(h).hostKeyFile, `${h.name}@labrig-testbed-${id}`);
       const changed = await writeConfig(h, state.authorizedKeysFile);
       const pid = await sshdPid(h);
       if (pid === undefined || changed) {
@@ -200,10 +213,7 @@ export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedS
       done++;
       progress({ kind: 'hosts', done, total, message: `${h.name} up (${done}/${total})` });
     });
-    state.hosts = wanted.filter((h) => h.index >= 0);
-    const login = wanted.find((h) => h.index < 0);
-    if (login) state.login = login;
-
+    await writeSshFiles(state);
     if (!o.login && state.netns) {
       await removeNetns(state.netns);
       delete state.netns;
@@ -220,8 +230,9 @@ export async function up(opts: UpOptions, hooks: UpHooks = {}): Promise<TestbedS
       state.registry = await startRegistry(dir);
     }
     if (o.slurm) {
-      const loginHost = state.login ?? state.hosts[0];
-      if (!loginHost) throw new TestbedError('BAD_OPTION', '--slurm needs at least one host (--hosts 1 or more) as its login node');
+      // The cluster's login node must reach slurmctld on this machine's loopback: a host not behind tb-login.
+      const loginHost = state.hosts.find((h) => !h.behindLogin);
+      if (!loginHost) throw new TestbedError('BAD_OPTION', '--slurm needs a host not behind the login host (--hosts more than --behind)');
       progress({ kind: 'message', message: 'starting Slurm' });
       state.slurm = await startSlurm(dir, { loginHost });
     }

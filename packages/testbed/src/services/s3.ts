@@ -109,7 +109,13 @@ export async function startS3(dir: string, opts: StartS3Options = {}): Promise<T
   const args = [s3rverCli(), '-d', p.data, '-a', '127.0.0.1', '-p', String(port), '--no-vhost-buckets'];
   for (const b of allBuckets) args.push('--configure-bucket', b);
 
-  const proc = await spawnDetached({ bin: process.execPath, args, logFile: p.log, pidFile: p.pid });
+  const proc = await spawnDetached({
+    bin: process.execPath,
+    args,
+    logFile: p.log,
+    pidFile: p.pid,
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+  });
   await waitFor({
     service: SERVICE,
     what: `s3rver to answer HTTP on ${endpoint}`,

@@ -1,0 +1,75 @@
+/** Small text helpers shared by the renderers and the summary. */
+import path from 'node:path';
+import type { ErrorInfo, HostStepStatus } from '../events.js';
+
+/** `350 ms`, `1.2 s`, `42 s`, `2m05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** What a host × step cell says: `ok`, `skipped`, `FAILED (exit 7)`, `TIMEOUT`, `UNREACHABLE`, `aborted`, `-`. */
+export function statusLabel(r: {
+  status: HostStepStatus;
+  exitCode?: number | null;
+  error?: Pick<ErrorInfo, 'code' | 'message'>;
+  attempts?: number;
+}): string {
+  switch (r.status) {
+    case 'ok':
+      return r.attempts !== undefined && r.attempts > 1 ? `ok (${r.attempts} tries)` : 'ok';
+    case 'skipped':
+      return 'skipped';
+    case 'aborted':
+      return 'aborted';
+    case 'not-run':
+      return '-';
+    case 'failed':
+      break;
+  }
+  const code = r.error?.code;
+  if (code === 'TIMEOUT') return 'TIMEOUT';
+  if (code === 'UNREACHABLE') return 'UNREACHABLE';
+  if (code === 'AUTH_FAILED') return 'AUTH FAILED';
+  if (code === 'HOST_KEY_MISMATCH') return 'HOST KEY CHANGED';
+  if (code === 'COMMAND_FAILED') {
+    if (typeof r.exitCode === 'number') return `FAILED (exit ${r.exitCode})`;
+    const sig = /killed by (\S+)/.exec(r.error?.message ?? '')?.[1];
+    return sig ? `FAILED (${sig.replace(/:$/, '')})` : 'FAILED';
+  }
+  return 'FAILED';
+}
+
+/** The last non-empty line of a text. */
+export function lastLine(text: string | undefined): string {
+  if (!text) return '';
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines[lines.length - 1]?.trim() ?? '';
+}
+
+/** A run directory as shown to users: relative to the current directory when inside it. */
+export function displayDir(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : dir;
+}
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+export function visibleLength(s: string): number {
+  return s.replace(ANSI, '').length;
+}
+
+export function padEndVisible(s: string, width: number): string {
+  return s + ' '.repeat(Math.max(0, width - visibleLength(s)));
+}
+
+export const colors = {
+  red: (s: string) => `\x1b[31m${s}\x1b[39m`,
+  green: (s: string) => `\x1b[32m${s}\x1b[39m`,
+  yellow: (s: string) => `\x1b[33m${s}\x1b[39m`,
+  dim: (s: string) => `\x1b[2m${s}\x1b[22m`,
+  bold: (s: string) => `\x1b[1m${s}\x1b[22m`,
+};

@@ -1,0 +1,170 @@
+/**
+ * tools/bench/fanout: run `true` on 8, 32 and 64 testbed hosts with
+ *   - labrig cold (a new connection pool per run: handshakes included),
+ *   - labrig warm (one pool kept across runs: connections reused),
+ *   - parallel OpenSSH (`ssh ... true &` per host, then `wait`), with its default key exchange and
+ *     with curve25519 (what labrig uses),
+ *   - Ansible ad-hoc (`ansible all -m raw -a true -f N`), cold (no ControlPersist master) and with
+ *     its default ssh args (ControlPersist: masters reused between runs),
+ * on the same hosts, and print median wall times and ratios. A run only counts when every host
+ * really succeeded (a failed login is fast); otherwise the benchmark stops with the failure.
+ *
+ * Usage: tools/bench/fanout [--sizes 8,32,64] [--repeats 5] [--keep] [--json FILE]
+ */
+import { execa } from 'execa';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Host, Renderer } from '@labrig/core';
+import { parseFailurePolicy, runSteps } from '@labrig/core';
+import { SshPool } from '@labrig/ssh';
+import { down, up, type TestbedState } from '@labrig/testbed';
+
+interface Args { sizes: number[]; repeats: number; keep: boolean; json?: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sizes: [8, 32, 64], repeats: 5, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = argv[i + 1];
+    if (k === '--sizes' && v) { a.sizes = v.split(',').map(Number); i++; }
+    else if (k === '--repeats' && v) { a.repeats = Number(v); i++; }
+    else if (k === '--json' && v) { a.json = v; i++; }
+    else if (k === '--keep') a.keep = true;
+    else throw new Error(`tools/bench/fanout: unknown option ${JSON.stringify(k)} (known: --sizes 8,32,64 --repeats N --keep --json FILE)`);
+  }
+  if (a.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) throw new Error(`--sizes: expected whole numbers 1..200, got ${a.sizes.join(',')}`);
+  if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new Error(`--repeats: expected a whole number >= 1, got ${a.repeats}`);
+  return a;
+}
+
+const root = resolve(import.meta.dirname, '../..');
+const benchDir = join(root, '.labrig', 'bench');
+const silent: Renderer = { onEvent() {}, close() {} };
+
+function toHosts(state: TestbedState, n: number): Host[] {
+  return state.hosts.slice(0, n).map((h) => ({
+    name: h.name, address: h.address, port: h.port, user: h.user, roles: [], labels: {}, identityFiles: [h.identityFile],
+  }));
+}
+
+async function timeIt(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+async function labrigRun(pool: SshPool, hosts: Host[]): Promise<void> {
+  const result = await runSteps([{ name: 'true', run: ({ remote }) => remote.exec(['true']) }], {
+    root: benchDir, hosts, connector: pool, output: silent, failurePolicy: parseFailurePolicy('continue'),
+  });
+  const ok = result.results.filter((r) => r.status === 'ok').length;
+  if (ok !== hosts.length) {
+    const bad = result.results.find((r) => r.status !== 'ok');
+    throw new Error(`labrig: ${ok}/${hosts.length} hosts succeeded; first failure: ${bad?.host}: ${bad?.error?.message}`);
+  }
+}
+
+function newPool(knownHosts: string, n: number): SshPool {
+  return new SshPool({ knownHostsFile: knownHosts, maxHandshakes: Math.min(n, 16), sshConfigFile: false });
+}
+
+function sshScript(state: TestbedState, n: number, knownHosts: string, kex?: string): string {
+  const lines = ['fail=0', 'pids=()'];
+  for (const h of state.hosts.slice(0, n)) {
+    const argv = ['ssh', '-F', '/dev/null', '-i', h.identityFile, '-p', String(h.port), '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ControlMaster=no',
+      ...(kex ? ['-o', `KexAlgorithms=${kex}`] : []), `${h.user}@${h.address}`, 'true'];
+    lines.push(`${argv.map((x) => `'${x}'`).join(' ')} & pids+=($!)`);
+  }
+  lines.push('for p in "${pids[@]}"; do wait "$p" || fail=$((fail+1)); done', 'echo "failed=$fail"', '[ "$fail" -eq 0 ]');
+  return lines.join('\n');
+}
+
+async function opensshRun(script: string, n: number): Promise<void> {
+  const r = await execa('bash', ['-c', script], { reject: false, env: { HOME: benchDir } });
+  if (r.exitCode !== 0 || !r.stdout.includes('failed=0')) throw new Error(`openssh: not all ${n} hosts succeeded: ${r.stdout} ${r.stderr.slice(-500)}`);
+}
+
+function ansibleInventory(state: TestbedState, n: number): string {
+  const file = join(benchDir, `inventory-${n}.ini`);
+  writeFileSync(file, ['[all]', ...state.hosts.slice(0, n).map((h) =>
+    `${h.name} ansible_host=${h.address} ansible_port=${h.port} ansible_user=${h.user} ansible_ssh_private_key_file=${h.identityFile}`)].join('\n') + '\n');
+  return file;
+}
+
+async function ansibleRun(inv: string, n: number, controlDir: string, persist: boolean): Promise<void> {
+  const r = await execa('ansible', ['all', '-i', inv, '-m', 'raw', '-a', 'true', '-f', String(n), '-o'], {
+    reject: false,
+    env: {
+      HOME: benchDir,
+      ANSIBLE_HOST_KEY_CHECKING: 'False',
+      ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+      ANSIBLE_SSH_ARGS: persist ? '-F /dev/null -o ControlMaster=auto -o ControlPersist=60s' : '-F /dev/null -o ControlMaster=no',
+      ANSIBLE_LOCAL_TEMP: join(benchDir, 'ansible-tmp'),
+    },
+  });
+  const okLines = r.stdout.split('\n').filter((l) => /\| (CHANGED|SUCCESS) \| rc=0/.test(l)).length;
+  if (r.exitCode !== 0 || okLines !== n) throw new Error(`ansible: ${okLines}/${n} hosts succeeded (exit ${r.exitCode}): ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  mkdirSync(benchDir, { recursive: true });
+  const max = Math.max(...args.sizes);
+  const tbDir = join(benchDir, 'testbed');
+  console.log(`starting ${max} testbed hosts ...`);
+  const state = await up({ dir: tbDir, hosts: max, addressBase: '127.0.40.0', port: 2340 });
+  const knownHosts = join(benchDir, 'known_hosts');
+  rmSync(knownHosts, { force: true });
+  const rows: { n: number; tool: string; ms: number; runs: number[] }[] = [];
+  try {
+    const bashMs = median(await Promise.all([1, 2, 3].map(() => timeIt(async () => { await execa('bash', ['-c', 'true']); }))));
+    for (const n of args.sizes) {
+      const hosts = toHosts(state, n);
+      const inv = ansibleInventory(state, n);
+      const t: Record<string, number[]> = {};
+      const add = (k: string, ms: number) => (t[k] ??= []).push(ms);
+      // Warm-ups (not timed): record host keys for every client, start Ansible's ControlPersist masters.
+      const warmPool = newPool(knownHosts, n);
+      await labrigRun(warmPool, hosts);
+      await opensshRun(sshScript(state, n, knownHosts), n);
+      const persistDir = join(benchDir, `cp-${n}`);
+      mkdirSync(persistDir, { recursive: true });
+      await ansibleRun(inv, n, persistDir, true);
+      for (let i = 0; i < args.repeats; i++) {
+        add('labrig cold', await timeIt(async () => { const p = newPool(knownHosts, n); try { await labrigRun(p, hosts); } finally { await p.close(); } }));
+        add('labrig warm', await timeIt(() => labrigRun(warmPool, hosts)));
+        add('openssh (default kex)', await timeIt(() => opensshRun(sshScript(state, n, knownHosts), n)));
+        add('openssh (curve25519)', await timeIt(() => opensshRun(sshScript(state, n, knownHosts, 'curve25519-sha256'), n)));
+        const coldDir = join(benchDir, `cc-${n}-${i}`);
+        mkdirSync(coldDir, { recursive: true });
+        add('ansible cold', await timeIt(() => ansibleRun(inv, n, coldDir, false)));
+        add('ansible (ControlPersist warm)', await timeIt(() => ansibleRun(inv, n, persistDir, true)));
+      }
+      await warmPool.close();
+      for (const [tool, runs] of Object.entries(t)) rows.push({ n, tool, ms: median(runs), runs });
+      console.log(`  ${n} hosts done`);
+    }
+    const get = (n: number, tool: string) => rows.find((r) => r.n === n && r.tool === tool)!.ms;
+    const lines = [
+      `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; median of ${args.repeats} runs; bash -c true = ${bashMs.toFixed(0)} ms`,
+      '',
+      `| hosts | tool | median ms | runs (ms) |`,
+      `| ---: | --- | ---: | --- |`,
+      ...rows.map((r) => `| ${r.n} | ${r.tool} | ${r.ms.toFixed(0)} | ${r.runs.map((x) => x.toFixed(0)).join(', ')} |`),
+      '',
+      `| hosts | cold labrig / openssh (default) | cold labrig / openssh (curve25519) | cold labrig / ansible cold | warm labrig / ansible warm | warm labrig ms |`,
+      `| ---: | ---: | ---: | ---: | ---: | ---: |`,
+      ...args.sizes.map((n) => `| ${n} | ${(get(n, 'labrig cold') / get(n, 'openssh (default kex)')).toFixed(2)} | ${(get(n, 'labrig cold') / get(n, 'openssh (curve25519)')).toFixed(2)} | ${(get(n, 'labrig cold') / get(n, 'ansible cold')).toFixed(2)} | ${(get(n, 'labrig warm') / get(n, 'ansible (ControlPersist warm)')).toFixed(2)} | ${get(n, 'labrig warm').toFixed(0)} |`),
+    ];
+    console.log(lines.join('\n'));
+    if (args.json) writeFileSync(args.json, JSON.stringify({ bashMs, rows }, null, 2));
+  } finally {
+    if (!args.keep) await down(tbDir);
+  }
+}
+
+main().catch((e: unknown) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
