@@ -80,7 +80,7 @@ export function parseToml(text: string, file: string): Record<string, unknown> {
         cause: e,
         line: e.line,
         column: e.column,
-        detail: e.codeblock,
+        detail: e.codeblock.trimEnd(),
         hint: `Fix the TOML syntax at line ${e.line}, column ${e.column} of ${file}.`,
       });
     }

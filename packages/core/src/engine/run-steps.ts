@@ -160,7 +160,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
   const redactor: Redactor = createRedactor(opts.secrets);
   const { id, dir } = await createRunDir(opts.root, options.runId);
   await markLatest(opts.root, id);
-  const journal = await Journal.open(dir, { sync: process.env['NOSYNC'] !== '1' });
+  const journal = await Journal.open(dir);
   const renderer: Renderer =
     typeof options.output === 'object'
       ? options.output

@@ -17,7 +17,7 @@ export interface JournalStats {
   lines: number;
   batches: number;
   bytes: number;
-  /** Time spent in write + fdatasync, summed. */
+  /** Wall time from each batch start until it was durable, summed (includes waiting for the fs thread pool). */
   syncMs: number;
 }
 
