@@ -120,9 +120,9 @@ const FINALIZE_FILE_SCRIPT =
   'mv -f -- "$1" "$2"';
 
 export async function putFile(t: TransferTarget, localPath: string, remotePath: string, o: TransferOptions = {}): Promise<TransferResult> {
-  const local = await digestFile(localPath, o.signal);
+  // Local and remote digests in parallel.
+  const [local, remoteSha] = await Promise.all([digestFile(localPath, o.signal), remoteFileSha256(t, remotePath, o, true)]);
   const mode = o.mode !== undefined ? (o.mode & 0o7777).toString(8) : '';
-  const remoteSha = await remoteFileSha256(t, remotePath, o, true);
   if (remoteSha === local.sha256) {
     if (mode) await t.run(['chmod', mode, '--', safePath(remotePath)], withSignal(o));
     return { transferred: false, bytes: 0, sha256: local.sha256 };
@@ -233,8 +233,7 @@ const FINALIZE_TREE_SCRIPT =
  */
 export async function putDir(t: TransferTarget, localDir: string, remoteDir: string, o: TransferOptions = {}): Promise<TransferResult> {
   const dir = remoteDir.length > 1 ? remoteDir.replace(/\/+$/, '') : remoteDir;
-  const local = await digestTree(localDir, o.signal);
-  const remote = await remoteTreeDigest(t, dir, o);
+  const [local, remote] = await Promise.all([digestTree(localDir, o.signal), remoteTreeDigest(t, dir, o)]);
   if (remote === local.sha256) return { transferred: false, bytes: 0, sha256: local.sha256 };
   const tmp = `${dir}${tempSuffix()}`;
   const tar = execa('tar', ['-c', '-f', '-', '-C', localDir, '.'], {

@@ -8,6 +8,8 @@ import { createTtyRenderer } from './tty.js';
 export interface CreateRendererOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
+  /** Print the summary table at run end (plain and tty). Default true; callers that print their own output first pass false. */
+  summary?: boolean;
 }
 
 export function createRenderer(mode: OutputMode, opts: CreateRendererOptions = {}): Renderer {
@@ -17,8 +19,8 @@ export function createRenderer(mode: OutputMode, opts: CreateRendererOptions = {
     case 'json':
       return createJsonRenderer(stream);
     case 'plain':
-      return createPlainRenderer({ stream });
+      return createPlainRenderer({ stream, summary: opts.summary });
     case 'tty':
-      return createTtyRenderer({ stream });
+      return createTtyRenderer({ stream, summary: opts.summary });
   }
 }

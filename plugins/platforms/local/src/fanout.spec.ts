@@ -2,7 +2,7 @@
  * The foundation, end to end on real sshd hosts: engine + SSH pool + testbed.
  * 32 hosts on 127.0.30.x (its own range: other suites run their own testbeds).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ const byHost = (r: RunResult, step: string) => new Map(r.results.filter((x) => x
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'labrig-fanout-'));
+  chmodSync(root, 0o755); // testbed users must traverse it to reach their homes
   state = await up({ dir: join(root, '.labrig', 'testbed'), hosts: N, addressBase: '127.0.30.0', port: 2330 });
   hosts = hostsFromTestbed(state, { leader: ['tb-0'] });
 });
@@ -69,8 +70,8 @@ describe('fan-out on 32 hosts', () => {
     // The journal lists every step on every host; each host's log holds its output.
     const events = await readJournal(result.dir);
     for (const step of ['identify', 'again']) {
-      const ended = events.filter((e: { type: string; step?: string }) => e.type === 'host-end' && e.step === step);
-      expect(new Set(ended.map((e: { host?: string }) => e.host))).toEqual(new Set(hosts.map((h) => h.name)));
+      const ended = events.filter((e) => e['type'] === 'host-end' && e['step'] === step);
+      expect(new Set(ended.map((e) => e['host']))).toEqual(new Set(hosts.map((h) => h.name)));
     }
     for (const h of state.hosts) {
       expect(readFileSync(join(result.dir, 'logs', h.name, 'identify.log'), 'utf8')).toContain(`${h.user} ${h.name}`);
@@ -146,10 +147,8 @@ describe('faults', () => {
       expect(r.status).toBe('failed');
       expect(r.error?.code).toBe('UNREACHABLE');
       expect(r.attempts).toBe(3);
-      const attempts = (await readJournal(result.dir)).filter(
-        (e: { type: string; host?: string }) => e.type === 'attempt-start' && e.host === 'tb-6',
-      ) as { ts: string | number }[];
-      const t = attempts.map((e) => new Date(e.ts).getTime());
+      const attempts = (await readJournal(result.dir)).filter((e) => e['type'] === 'attempt-start' && e['host'] === 'tb-6');
+      const t = attempts.map((e) => new Date(e['time'] as string).getTime());
       expect(t.length).toBe(3);
       const gap1 = t[1]! - t[0]!;
       const gap2 = t[2]! - t[1]!;

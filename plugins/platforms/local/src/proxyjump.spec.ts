@@ -1,5 +1,5 @@
 /** Hosts reached only through a testbed login host, from the local platform's inventory. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ let state: TestbedState;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'labrig-jump-'));
+  chmodSync(root, 0o755); // testbed users must traverse it to reach their homes
   state = await up({ dir: join(root, 'tb'), hosts: 3, login: true, hostsBehindLogin: 2, addressBase: '127.0.31.0', port: 2331 });
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import type { ExecResult, Host, RunResult } from '@labrig/core';
-import { OptionError, runSteps } from '@labrig/core';
+import { CommandFailed, OptionError, runSteps } from '@labrig/core';
 import type { LocalPlatformConfig } from './config.js';
 import { filterHosts } from './inventory.js';
 import { createPool, runOptionsFrom, type RunOverrides } from './session.js';
@@ -12,13 +12,19 @@ export interface RunCommandOptions extends RunOverrides {
   roles?: string[];
 }
 
+export interface RunCommandResult {
+  run: RunResult;
+  /** Every host's command result, failed ones included (in inventory order). */
+  outputs: Map<string, ExecResult>;
+}
+
 /** Run one shell command on the selected hosts through the step engine. */
 export async function runCommand(
   root: string,
   cfg: LocalPlatformConfig,
   inventory: Host[],
   opts: RunCommandOptions,
-): Promise<RunResult> {
+): Promise<RunCommandResult> {
   if (opts.cmd.trim() === '') throw new OptionError('cmd', opts.cmd, 'a non-empty shell command');
   const hosts = filterHosts(inventory, opts.hosts, opts.roles);
   if (hosts.length === 0) {
@@ -29,18 +35,26 @@ export async function runCommand(
     );
   }
   const pool = createPool(root, cfg);
+  const outputs = new Map<string, ExecResult>();
   try {
-    return await runSteps(
+    const run = await runSteps(
       [
         {
           name: 'exec',
           title: opts.cmd,
           retries: opts.retries ?? cfg.run.retries,
-          run: async ({ remote }): Promise<ExecResult> => remote.shell(opts.cmd),
+          run: async ({ remote, host }): Promise<ExecResult> => {
+            const r = await remote.shell(opts.cmd, { allowFailure: true });
+            outputs.set(host.name, r);
+            if (r.exitCode !== 0) throw new CommandFailed(host.name, opts.cmd, r);
+            return r;
+          },
         },
       ],
       runOptionsFrom(root, cfg, hosts, pool, opts, `exec: ${opts.cmd}`),
     );
+    const ordered = new Map(hosts.flatMap((h) => (outputs.has(h.name) ? [[h.name, outputs.get(h.name)!] as const] : [])));
+    return { run, outputs: ordered };
   } finally {
     await pool.close();
   }

@@ -1,5 +1,5 @@
 import type { Host } from '@labrig/core';
-import { parseDuration, parseFailurePolicy, type RunOptions } from '@labrig/core';
+import { createRenderer, parseDuration, parseFailurePolicy, type Renderer, type RunOptions } from '@labrig/core';
 import { SshPool } from '@labrig/ssh';
 import { resolveFromRoot, type LocalPlatformConfig } from './config.js';
 
@@ -9,7 +9,7 @@ export interface RunOverrides {
   timeout?: string;
   retries?: number;
   failurePolicy?: string;
-  output?: 'auto' | 'tty' | 'plain' | 'json';
+  output?: 'auto' | 'tty' | 'plain' | 'json' | Renderer;
 }
 
 /** An SSH pool configured from the platform file's `[ssh]` section. */

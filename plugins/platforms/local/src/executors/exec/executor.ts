@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import type { ExecResult, RunResult } from '@labrig/core';
-import { OptionError, formatSummary, parseDuration, parseFailurePolicy } from '@labrig/core';
+import type { ExecResult } from '@labrig/core';
+import { OptionError, createRenderer, formatSummary, parseDuration, parseFailurePolicy } from '@labrig/core';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
 import { runCommand, type RunCommandOptions } from '../../run-command.js';
@@ -28,13 +28,16 @@ export function normalizeOptions(o: ExecExecutorOptions): RunCommandOptions & { 
   };
 }
 
-/** Each host's output, prefixed by its name, in inventory order. */
-export function formatOutputs(result: RunResult): string {
+/** Each host's stdout (and stderr, marked), prefixed by its name, in inventory order. */
+export function formatOutputs(outputs: Map<string, ExecResult>): string {
   const lines: string[] = [];
-  for (const r of result.results) {
-    const out = r.output as ExecResult | undefined;
-    if (!out) continue;
-    for (const line of out.stdout.replace(/\n$/, '').split('\n')) lines.push(`[${r.host}] ${line}`);
+  const add = (host: string, text: string, mark: string) => {
+    if (text === '') return;
+    for (const line of text.replace(/\n$/, '').split('\n')) lines.push(`[${host}]${mark} ${line}`);
+  };
+  for (const [host, out] of outputs) {
+    add(host, out.stdout, '');
+    add(host, out.stderr, ' stderr:');
   }
   return lines.join('\n');
 }
@@ -44,15 +47,17 @@ export default async function execExecutor(raw: ExecExecutorOptions, context: Ex
     const o = normalizeOptions(raw);
     const cfg = loadLocalConfig(context.root, o.config);
     const inventory = await localPlatform.inventory(cfg, platformContext(context.root));
-    const result = await runCommand(context.root, cfg, inventory, o);
-    if (o.output === 'json') {
-      console.log(JSON.stringify({ type: 'outputs', results: result.results.map((r) => ({ host: r.host, status: r.status, output: r.output })) }));
+    const mode = o.output as 'auto' | 'tty' | 'plain' | 'json';
+    // Progress while it runs; each host's output, then the summary, once it is done.
+    const { run, outputs } = await runCommand(context.root, cfg, inventory, { ...o, output: createRenderer(mode, { summary: false }) });
+    if (mode === 'json') {
+      console.log(JSON.stringify({ type: 'outputs', outputs: Object.fromEntries(outputs) }));
     } else {
-      const outputs = formatOutputs(result);
-      if (outputs) console.log(outputs);
-      console.log(formatSummary(result));
+      const text = formatOutputs(outputs);
+      if (text) console.log(`\n${text}`);
+      console.log(`\n${formatSummary(run, { color: process.stdout.isTTY === true })}`);
     }
-    return { success: result.ok };
+    return { success: run.ok };
   } catch (err) {
     return reportError(err);
   }
