@@ -1,12 +1,6 @@
-import { defineConfig } from 'vitest/config';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectTestConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
-  test: {
-    include: ['src/**/*.spec.ts'],
-    pool: 'forks',
-    // The integration specs each start sshd hosts (useradd, sshd) in 127.0.20.0/24: one file at a time.
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-});
+// The integration specs each start sshd hosts (useradd, sshd) in 127.0.20.0/24: one file at a time.
+export default projectTestConfig(dirname(fileURLToPath(import.meta.url)), { fileParallelism: false });

@@ -90,6 +90,20 @@ export class HostKeyMismatch extends LabrigError {
   }
 }
 
+/** Under the `strict` host key policy, a host whose key is not in known_hosts. */
+export class HostKeyUnknown extends LabrigError {
+  readonly code = 'HOST_KEY_UNKNOWN';
+  readonly host: string;
+  readonly knownHostsFile: string;
+  constructor(host: string, hostKeyName: string, knownHostsFile: string, got: string) {
+    super(`host key of ${host} (${hostKeyName}) is not known (${got}) and the host key policy is strict`, {
+      hint: `Add the host's key to ${knownHostsFile} (e.g. ssh-keyscan), or use the accept-new policy.`,
+    });
+    this.host = host;
+    this.knownHostsFile = knownHostsFile;
+  }
+}
+
 export class AuthFailed extends LabrigError {
   readonly code = 'AUTH_FAILED';
   readonly host: string;
@@ -125,6 +139,19 @@ export class CommandFailed extends LabrigError {
     this.exitCode = result.exitCode;
     this.signal = result.signal;
     this.stderrTail = tail;
+  }
+}
+
+/** A copied file or tree does not have the digest it should have after the transfer. */
+export class TransferVerifyFailed extends LabrigError {
+  readonly code = 'TRANSFER_VERIFY';
+  readonly host: string;
+  constructor(host: string, what: string, expected: string, got: string) {
+    super(`on ${host}: ${what}: sha256 after transfer is ${got || '(none)'}, expected ${expected}`, {
+      hint: 'The copy was corrupted or changed while being written; the step can be retried.',
+      retryable: true,
+    });
+    this.host = host;
   }
 }
 

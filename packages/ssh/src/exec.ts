@@ -1,30 +1,14 @@
 /** Run one command on an SSH connection: stream, collect, pty, stdin, signals, abort. */
 import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { CommandFailed, HostUnreachable, quote } from '@labrig/core';
+import { CommandFailed, HostUnreachable, formatCommandLine } from '@labrig/core';
 import type { ExecOptions, ExecResult, RunningCommand } from '@labrig/core';
 import type { Connection } from './connection.js';
 import { mapConnectError } from './errors-map.js';
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Shell builtins that cannot be `exec`ed (they only exist inside a shell). */
-const NO_EXEC = new Set(['cd', 'export', '.', 'source', 'set', 'unset', 'ulimit', 'umask', 'alias', 'eval', 'exit', 'return', 'trap', 'wait', 'shift', 'read', 'readonly', 'exec', 'command', 'type', 'hash', 'times', 'jobs', 'fg', 'bg', 'getopts', 'local']);
-
-/**
- * `cd DIR && exec env K=V ... argv` — every value goes through `quote`. `exec` makes the command the
- * login shell's replacement, so exit signals and signals sent over the channel concern the command itself.
- */
+/** The command text sent in the exec request: core's one command-line builder. */
 export function buildCommandText(argv: readonly string[], opts: Pick<ExecOptions, 'cwd' | 'env'> = {}): string {
-  let words = [...argv];
-  const env = Object.entries(opts.env ?? {});
-  if (env.length) {
-    for (const [k] of env) if (!ENV_NAME.test(k)) throw new TypeError(`invalid environment variable name ${JSON.stringify(k)}`);
-    words = ['env', ...env.map(([k, v]) => `${k}=${v}`), ...words];
-  }
-  const first = words[0];
-  const cmd = first !== undefined && !NO_EXEC.has(first) && !first.includes('=') ? `exec ${quote(words)}` : quote(words);
-  return opts.cwd !== undefined ? `cd ${quote([opts.cwd])} && ${cmd}` : cmd;
+  return formatCommandLine(argv, { cwd: opts.cwd, env: opts.env });
 }
 
 /** Internal extras used by transfers. */

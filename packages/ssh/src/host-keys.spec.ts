@@ -8,7 +8,7 @@ import type { Host } from '@labrig/core';
 import { down, rotateHostKey, up } from '@labrig/testbed';
 import type { TestbedHost, TestbedState } from '@labrig/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostKeyUnknown } from './known-hosts.js';
+import { HostKeyUnknown } from '@labrig/core';
 import { SshPool } from './pool.js';
 import type { SshPoolOptions } from './pool.js';
 

@@ -16,7 +16,6 @@ export {
 } from './ssh-config.js';
 export type { SshConfig, SshConfigEntry, SshConfigMatch, JumpSpec } from './ssh-config.js';
 export {
-  HostKeyUnknown,
   hostKeyName,
   parseKnownHosts,
   hostFieldMatches,
@@ -25,7 +24,6 @@ export {
   verifyHostKey,
 } from './known-hosts.js';
 export type { HostKeyPolicy, KnownHostLine, HostKeyCheck } from './known-hosts.js';
-export { TransferVerifyFailed } from './transfer.js';
 export { digestFile, digestTree, formatSha256sumLine, listTreeFiles, REMOTE_TREE_DIGEST_SCRIPT } from './tree-digest.js';
 export type { FileDigest, TreeDigest, TreeFile } from './tree-digest.js';
 export { mapConnectError } from './errors-map.js';

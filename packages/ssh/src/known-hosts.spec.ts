@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HostKeyMismatch } from '@labrig/core';
 import { describe, expect, it } from 'vitest';
-import { HostKeyUnknown, checkHostKey, hostFieldMatches, hostKeyName, keyTypeOf, parseKnownHosts, verifyHostKey } from './known-hosts.js';
+import { HostKeyUnknown } from '@labrig/core';
+import { checkHostKey, hostFieldMatches, hostKeyName, keyTypeOf, parseKnownHosts, verifyHostKey } from './known-hosts.js';
 
 /** An ssh-ed25519 public key blob in SSH wire format. */
 function ed25519Blob(): Buffer {

@@ -6,7 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HostKeyMismatch, LabrigError } from '@labrig/core';
+import { HostKeyMismatch, HostKeyUnknown } from '@labrig/core';
 import { matchGlob } from './ssh-config.js';
 
 export type HostKeyPolicy = 'accept-new' | 'strict' | 'off';
@@ -21,18 +21,6 @@ export interface KnownHostLine {
 }
 
 /** A host not in known_hosts while the policy is `strict`. */
-export class HostKeyUnknown extends LabrigError {
-  readonly code = 'HOST_KEY_UNKNOWN';
-  readonly host: string;
-  readonly knownHostsFile: string;
-  constructor(host: string, hostKeyName: string, knownHostsFile: string, got: string) {
-    super(`host key of ${host} (${hostKeyName}) is not known (${got}) and the host key policy is strict`, {
-      hint: `Add the host's key to ${knownHostsFile} (e.g. ssh-keyscan), or use the accept-new policy.`,
-    });
-    this.host = host;
-    this.knownHostsFile = knownHostsFile;
-  }
-}
 
 /** `addr` for port 22, `[addr]:port` otherwise — the name OpenSSH writes. */
 export function hostKeyName(address: string, port = 22): string {

@@ -11,24 +11,13 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
-import { CommandFailed, LabrigError } from '@labrig/core';
+import { CommandFailed, TransferVerifyFailed } from '@labrig/core';
 import type { ExecOptions, ExecResult, TransferOptions, TransferResult } from '@labrig/core';
 import type { Connection } from './connection.js';
 import type { CommandExtras } from './exec.js';
 import { REMOTE_TREE_DIGEST_SCRIPT, digestFile, digestTree } from './tree-digest.js';
 
 /** The content that arrived differs from what was sent. */
-export class TransferVerifyFailed extends LabrigError {
-  readonly code = 'TRANSFER_VERIFY';
-  readonly host: string;
-  constructor(host: string, what: string, expected: string, got: string) {
-    super(`on ${host}: ${what}: sha256 after transfer is ${got || '(none)'}, expected ${expected}`, {
-      hint: 'The copy was corrupted or changed while being written; the step can be retried.',
-      retryable: true,
-    });
-    this.host = host;
-  }
-}
 
 export interface TransferTarget {
   hostName: string;
