@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import type { Host, Renderer } from '@labrig/core';
 import { parseFailurePolicy, runSteps } from '@labrig/core';
 import { SshPool } from '@labrig/ssh';
-import { down, up, type TestbedState } from '@labrig/testbed';
+import { down, toHost, up, type TestbedState } from '@labrig/testbed';
 
 interface Args { sizes: number[]; repeats: number; keep: boolean; json?: string }
 
@@ -43,9 +43,7 @@ const benchDir = join(root, '.labrig', 'bench');
 const silent: Renderer = { onEvent() {}, close() {} };
 
 function toHosts(state: TestbedState, n: number): Host[] {
-  return state.hosts.slice(0, n).map((h) => ({
-    name: h.name, address: h.address, port: h.port, user: h.user, roles: [], labels: {}, identityFiles: [h.identityFile],
-  }));
+  return state.hosts.slice(0, n).map((h) => toHost(h));
 }
 
 async function timeIt(fn: () => Promise<void>): Promise<number> {

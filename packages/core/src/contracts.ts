@@ -67,7 +67,11 @@ export interface Remote {
   shell(script: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Copy a local file to the remote path; skipped when the remote sha256 matches. */
   putFile(localPath: string, remotePath: string, opts?: TransferOptions): Promise<TransferResult>;
-  /** Copy a local directory tree to a remote directory (tar stream); skipped when the tree digest matches. */
+  /**
+   * Mirror a local directory tree to a remote directory: afterwards it holds exactly that tree (what
+   * only the remote had is gone), verified by tree digest (`digestTree`, which is also the result's
+   * `sha256`); skipped when it already holds that tree.
+   */
   putDir(localDir: string, remoteDir: string, opts?: TransferOptions): Promise<TransferResult>;
   /** Copy a remote file to a local path, verified by sha256. */
   getFile(remotePath: string, localPath: string, opts?: TransferOptions): Promise<TransferResult>;

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './quote.js';
 export * from './command-line.js';
 export * from './redact.js';
+export * from './digest.js';
 export * from './options.js';
 export * from './events.js';
 export * from './config/load.js';
@@ -24,4 +25,3 @@ export { formatSummary, compressHostNames, type SummaryInput, type SummaryOption
 export { formatDuration, statusLabel } from './render/format.js';
 export { LocalConnector, LOCAL_HOST, type LocalConnectorOptions } from './local/connector.js';
 export { LocalRemote, type LocalRemoteOptions } from './local/remote.js';
-export { sha256File, treeDigest, listTree } from './local/transfer.js';

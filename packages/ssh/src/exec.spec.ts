@@ -1,42 +1,18 @@
 /** exec/spawn/shell against real sshd hosts from the testbed (127.0.20.1-4:2320). */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { CommandFailed } from '@labrig/core';
-import type { Host, Remote } from '@labrig/core';
-import { down, up } from '@labrig/testbed';
-import type { TestbedHost, TestbedState } from '@labrig/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshPool } from './pool.js';
+import type { Remote } from '@labrig/core';
+import type { TestbedHost } from '@labrig/testbed';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SshPool } from './pool.js';
+import { useTestbed } from './testing/testbed.js';
 
-const toHost = (h: TestbedHost): Host => ({
-  name: h.name,
-  address: h.address,
-  port: h.port,
-  user: h.user,
-  identityFiles: [h.identityFile],
-  roles: [],
-  labels: {},
-});
-
-let dir: string;
-let state: TestbedState;
+const tb = useTestbed('exec', { hosts: 4, addressBase: '127.0.20.0', port: 2320 });
 let pool: SshPool;
 let remotes: Remote[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-exec-'));
-  state = await up({ dir, hosts: 4, addressBase: '127.0.20.0', port: 2320 });
-  pool = new SshPool({ knownHostsFile: path.join(dir, 'known_hosts.labrig'), sshConfigFile: false, agent: false, defaultIdentityFiles: [] });
-  remotes = await Promise.all(state.hosts.map((h) => pool.connect(toHost(h))));
-});
-
-afterAll(async () => {
-  await pool?.close();
-  if (dir) {
-    await down(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  pool = tb.pool();
+  remotes = await Promise.all(tb.hosts.map((h) => pool.connect(h)));
 });
 
 describe('exec on 4 hosts', () => {
@@ -45,7 +21,7 @@ describe('exec on 4 hosts', () => {
       remotes.map((r) => r.exec(['sh', '-c', 'echo "out-$1"; echo "err-$1" >&2; id -un', 'sh', r.host.name])),
     );
     results.forEach((res, i) => {
-      const h = state.hosts[i] as TestbedHost;
+      const h = tb.state.hosts[i] as TestbedHost;
       expect(res.exitCode).toBe(0);
       expect(res.signal).toBeNull();
       expect(res.stdout).toBe(`out-${h.name}\n${h.user}\n`);

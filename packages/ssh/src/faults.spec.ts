@@ -1,48 +1,24 @@
 /** Killed and frozen hosts (127.0.20.49-51:2320): typed errors, timeouts, abort, reconnection. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { HostUnreachable } from '@labrig/core';
-import type { Host } from '@labrig/core';
-import { down, freeze, kill, restart, thaw, up } from '@labrig/testbed';
+import { freeze, kill, restart, thaw, toHost } from '@labrig/testbed';
 import type { TestbedHost, TestbedState } from '@labrig/testbed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshPool } from './pool.js';
+import type { SshPool } from './pool.js';
+import { useTestbed } from './testing/testbed.js';
 
-const toHost = (h: TestbedHost): Host => ({
-  name: h.name,
-  address: h.address,
-  port: h.port,
-  user: h.user,
-  identityFiles: [h.identityFile],
-  roles: [],
-  labels: {},
-});
-
-let dir: string;
+const tb = useTestbed('faults', { hosts: 3, addressBase: '127.0.20.48', port: 2320 });
 let state: TestbedState;
 let pool: SshPool;
 const frozen = new Set<string>();
 
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-faults-'));
-  state = await up({ dir, hosts: 3, addressBase: '127.0.20.48', port: 2320 });
-  pool = new SshPool({
-    knownHostsFile: path.join(dir, 'known_hosts.labrig'),
-    sshConfigFile: false,
-    agent: false,
-    defaultIdentityFiles: [],
-    readyTimeoutMs: 1500,
-  });
+beforeAll(() => {
+  state = tb.state;
+  pool = tb.pool({ readyTimeoutMs: 1500 });
 });
 
+// Runs before the testbed's teardown (after hooks run in reverse order).
 afterAll(async () => {
   for (const name of frozen) await thaw(state, name).catch(() => undefined);
-  await pool?.close();
-  if (dir) {
-    await down(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 describe('faults', () => {

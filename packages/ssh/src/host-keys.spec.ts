@@ -4,30 +4,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AuthFailed, HostKeyMismatch } from '@labrig/core';
-import type { Host } from '@labrig/core';
-import { down, rotateHostKey, up } from '@labrig/testbed';
+import { rotateHostKey, toHost } from '@labrig/testbed';
 import type { TestbedHost, TestbedState } from '@labrig/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyUnknown } from '@labrig/core';
-import { SshPool } from './pool.js';
-import type { SshPoolOptions } from './pool.js';
+import type { SshPool, SshPoolOptions } from './pool.js';
+import { useTestbed } from './testing/testbed.js';
 
-const toHost = (h: TestbedHost): Host => ({
-  name: h.name,
-  address: h.address,
-  port: h.port,
-  user: h.user,
-  identityFiles: [h.identityFile],
-  roles: [],
-  labels: {},
-});
-
+const tb = useTestbed('hostkeys', { hosts: 2, addressBase: '127.0.20.32', port: 2320 });
 let dir: string;
 let state: TestbedState;
 let knownHosts: string;
 
 async function withPool<T>(opts: Partial<SshPoolOptions>, fn: (p: SshPool) => Promise<T>): Promise<T> {
-  const pool = new SshPool({ knownHostsFile: knownHosts, sshConfigFile: false, agent: false, defaultIdentityFiles: [], ...opts });
+  const pool = tb.pool({ knownHostsFile: knownHosts, ...opts });
   try {
     return await fn(pool);
   } finally {
@@ -35,17 +25,9 @@ async function withPool<T>(opts: Partial<SshPoolOptions>, fn: (p: SshPool) => Pr
   }
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-hostkeys-'));
-  state = await up({ dir, hosts: 2, addressBase: '127.0.20.32', port: 2320 });
+beforeAll(() => {
+  ({ dir, state } = tb);
   knownHosts = path.join(dir, '.labrig', 'known_hosts');
-});
-
-afterAll(async () => {
-  if (dir) {
-    await down(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 const pubKeyOf = (h: TestbedHost): string => {
@@ -55,7 +37,7 @@ const pubKeyOf = (h: TestbedHost): string => {
 
 describe('host keys', () => {
   it('accept-new records a new host once (re-runs add nothing)', async () => {
-    const hosts = state.hosts.map(toHost);
+    const hosts = tb.hosts;
     await withPool({}, async (p) => {
       await Promise.all(hosts.map((h) => p.connect(h).then((r) => r.exec(['true']))));
     });
@@ -117,11 +99,11 @@ describe('auth', () => {
     const out = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
     const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)?.[1]);
     try {
-      const tb = state.hosts[0] as TestbedHost;
-      execFileSync('ssh-add', ['-q', tb.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
-      const h = { ...toHost(tb), identityFiles: [] };
+      const host0 = state.hosts[0] as TestbedHost;
+      execFileSync('ssh-add', ['-q', host0.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const h = { ...toHost(host0), identityFiles: [] };
       await withPool({ agent: sock }, async (p) => {
-        expect((await (await p.connect(h)).exec(['id', '-un'])).stdout.trim()).toBe(tb.user);
+        expect((await (await p.connect(h)).exec(['id', '-un'])).stdout.trim()).toBe(host0.user);
       });
     } finally {
       if (pid) process.kill(pid);

@@ -24,6 +24,4 @@ export {
   verifyHostKey,
 } from './known-hosts.js';
 export type { HostKeyPolicy, KnownHostLine, HostKeyCheck } from './known-hosts.js';
-export { digestFile, digestTree, formatSha256sumLine, listTreeFiles, REMOTE_TREE_DIGEST_SCRIPT } from './tree-digest.js';
-export type { FileDigest, TreeDigest, TreeFile } from './tree-digest.js';
 export { mapConnectError } from './errors-map.js';

@@ -1,53 +1,28 @@
 /** ProxyJump (host.jump and ssh config) and ssh config aliases, against a testbed with a login host. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HostUnreachable } from '@labrig/core';
 import type { Host } from '@labrig/core';
-import { acceptedConnections, down, up } from '@labrig/testbed';
+import { acceptedConnections, toHost } from '@labrig/testbed';
 import type { TestbedHost, TestbedState } from '@labrig/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshPool } from './pool.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SshPool, SshPoolOptions } from './pool.js';
+import { useTestbed } from './testing/testbed.js';
 
-const toHost = (h: TestbedHost): Host => ({
-  name: h.name,
-  address: h.address,
-  port: h.port,
-  user: h.user,
-  identityFiles: [h.identityFile],
-  roles: [],
-  labels: {},
-});
-
+const tb = useTestbed('jump', { hosts: 2, addressBase: '127.0.20.64', port: 2320, login: true, hostsBehindLogin: 1 });
 let dir: string;
 let state: TestbedState;
 let login: TestbedHost;
 let direct: TestbedHost;
 let behind: TestbedHost;
 
-const basePool = (extra: Record<string, unknown> = {}): SshPool =>
-  new SshPool({
-    knownHostsFile: path.join(dir, 'known_hosts.labrig'),
-    sshConfigFile: false,
-    agent: false,
-    defaultIdentityFiles: [],
-    readyTimeoutMs: 5000,
-    ...extra,
-  });
+const basePool = (extra: Partial<SshPoolOptions> = {}): SshPool => tb.pool({ readyTimeoutMs: 5000, ...extra });
 
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-jump-'));
-  state = await up({ dir, hosts: 2, addressBase: '127.0.20.64', port: 2320, login: true, hostsBehindLogin: 1 });
+beforeAll(() => {
+  ({ dir, state } = tb);
   login = state.login as TestbedHost;
   direct = state.hosts.find((h) => !h.behindLogin) as TestbedHost;
   behind = state.hosts.find((h) => h.behindLogin) as TestbedHost;
-});
-
-afterAll(async () => {
-  if (dir) {
-    await down(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 describe('ProxyJump', () => {

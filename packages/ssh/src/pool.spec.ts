@@ -1,56 +1,24 @@
 /** Pool behaviour against real sshd hosts: reuse, shared handshakes, channel limit, parallel connects. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { Host } from '@labrig/core';
-import { acceptedConnections, down, up } from '@labrig/testbed';
-import type { TestbedHost, TestbedState } from '@labrig/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshPool } from './pool.js';
-
-const toHost = (h: TestbedHost): Host => ({
-  name: h.name,
-  address: h.address,
-  port: h.port,
-  user: h.user,
-  identityFiles: [h.identityFile],
-  roles: [],
-  labels: {},
-});
-
-const poolOpts = (dir: string) => ({
-  knownHostsFile: path.join(dir, 'known_hosts.labrig'),
-  sshConfigFile: false as const,
-  agent: false as const,
-  defaultIdentityFiles: [],
-});
+import { acceptedConnections, toHost } from '@labrig/testbed';
+import type { TestbedHost } from '@labrig/testbed';
+import { describe, expect, it } from 'vitest';
+import { useTestbed } from './testing/testbed.js';
 
 describe('pool on 2 hosts', () => {
-  let dir: string;
-  let state: TestbedState;
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-pool-'));
-    state = await up({ dir, hosts: 2, addressBase: '127.0.20.16', port: 2320 });
-  });
-  afterAll(async () => {
-    if (dir) {
-      await down(dir);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const tb = useTestbed('pool', { hosts: 2, addressBase: '127.0.20.16', port: 2320 });
 
   it('two execs (and 5 concurrent connects) on one host use ONE connection', async () => {
-    const pool = new SshPool(poolOpts(dir));
+    const pool = tb.pool();
     try {
-      const h = state.hosts[0] as TestbedHost;
-      const before = await acceptedConnections(state, h.name);
+      const h = tb.state.hosts[0] as TestbedHost;
+      const before = await acceptedConnections(tb.state, h.name);
       const remotes = await Promise.all(Array.from({ length: 5 }, () => pool.connect(toHost(h))));
       await remotes[0]!.exec(['true']);
       await remotes[4]!.exec(['echo', 'again']);
       const again = await pool.connect(toHost(h));
       await again.exec(['true']);
       expect(pool.stats()).toMatchObject({ connectionsOpened: 1, open: 1, handshakesInFlight: 0 });
-      expect((await acceptedConnections(state, h.name)) - before).toBe(1);
+      expect((await acceptedConnections(tb.state, h.name)) - before).toBe(1);
     } finally {
       await pool.close();
     }
@@ -58,9 +26,9 @@ describe('pool on 2 hosts', () => {
   });
 
   it('40 execs at once stay within maxChannelsPerHost (8) and all succeed', async () => {
-    const pool = new SshPool(poolOpts(dir));
+    const pool = tb.pool();
     try {
-      const r = await pool.connect(toHost(state.hosts[1] as TestbedHost));
+      const r = await pool.connect(toHost(tb.state.hosts[1] as TestbedHost));
       const marker = `/tmp/labrig-ssh-pool-markers-${process.pid}`;
       await r.exec(['rm', '-rf', marker]);
       await r.exec(['mkdir', '-p', marker]);
@@ -87,31 +55,20 @@ describe('pool on 2 hosts', () => {
 });
 
 describe('pool on 32 hosts', () => {
-  let dir: string;
-  let state: TestbedState;
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-pool32-'));
-    state = await up({ dir, hosts: 32, addressBase: '127.0.20.100', port: 2320 });
-  });
-  afterAll(async () => {
-    if (dir) {
-      await down(dir);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const tb = useTestbed('pool32', { hosts: 32, addressBase: '127.0.20.100', port: 2320 });
 
   it('connects 32 hosts in parallel with at most maxHandshakes in flight', async () => {
-    const pool = new SshPool({ ...poolOpts(dir), maxHandshakes: 8 });
+    const pool = tb.pool({ maxHandshakes: 8 });
     let maxInFlight = 0;
     const timer = setInterval(() => (maxInFlight = Math.max(maxInFlight, pool.stats().handshakesInFlight)), 2);
     try {
       const t0 = Date.now();
-      const remotes = await Promise.all(state.hosts.map((h) => pool.connect(toHost(h))));
+      const remotes = await Promise.all(tb.state.hosts.map((h) => pool.connect(toHost(h))));
       const connectMs = Date.now() - t0;
       const t1 = Date.now();
       const outs = await Promise.all(remotes.map((r) => r.exec(['id', '-un'])));
       const execMs = Date.now() - t1;
-      expect(outs.map((o) => o.stdout.trim())).toEqual(state.hosts.map((h) => h.user));
+      expect(outs.map((o) => o.stdout.trim())).toEqual(tb.state.hosts.map((h) => h.user));
       expect(pool.stats()).toMatchObject({ connectionsOpened: 32, open: 32 });
       expect(maxInFlight).toBeLessThanOrEqual(8);
       expect(maxInFlight).toBeGreaterThanOrEqual(2);

@@ -1,32 +1,25 @@
 /** putFile / putDir / getFile against a real sshd host (127.0.20.81:2320). */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { REMOTE_TREE_DIGEST_SCRIPT, digestFile, digestTree } from '@labrig/core';
 import type { Host, Remote } from '@labrig/core';
-import { down, up } from '@labrig/testbed';
-import type { TestbedHost, TestbedState } from '@labrig/testbed';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SshPool } from './pool.js';
-import { REMOTE_TREE_DIGEST_SCRIPT, digestFile, digestTree } from './tree-digest.js';
+import type { TestbedHost } from '@labrig/testbed';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestbed } from './testing/testbed.js';
 
 const MiB = 1024 * 1024;
+const tb = useTestbed('transfer', { hosts: 1, addressBase: '127.0.20.80', port: 2320 });
 let dir: string;
-let state: TestbedState;
-let pool: SshPool;
 let r: Remote;
 let big: string;
 let bigSha: string;
 let home: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'labrig-ssh-transfer-'));
-  state = await up({ dir, hosts: 1, addressBase: '127.0.20.80', port: 2320 });
-  const h = state.hosts[0] as TestbedHost;
-  home = h.home;
-  const host: Host = { name: h.name, address: h.address, port: h.port, user: h.user, identityFiles: [h.identityFile], roles: [], labels: {} };
-  pool = new SshPool({ knownHostsFile: path.join(dir, 'known_hosts.labrig'), sshConfigFile: false, agent: false, defaultIdentityFiles: [] });
-  r = await pool.connect(host);
+  dir = tb.dir;
+  home = (tb.state.hosts[0] as TestbedHost).home;
+  r = await tb.pool().connect(tb.hosts[0] as Host);
   // 256 MiB of random data.
   big = path.join(dir, 'local', 'big.bin');
   mkdirSync(path.dirname(big), { recursive: true });
@@ -40,14 +33,6 @@ beforeAll(async () => {
   closeSync(fd);
   bigSha = hash.digest('hex');
 }, 180_000);
-
-afterAll(async () => {
-  await pool?.close();
-  if (dir) {
-    await down(dir);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 const remoteSha = async (p: string): Promise<string> => (await r.exec(['sha256sum', p])).stdout.slice(0, 64);
 

@@ -11,11 +11,10 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
-import { CommandFailed, TransferVerifyFailed } from '@labrig/core';
+import { CommandFailed, REMOTE_TREE_DIGEST_SCRIPT, TREE_DIGEST_PIPELINE, TransferVerifyFailed, digestFile, digestTree } from '@labrig/core';
 import type { ExecOptions, ExecResult, TransferOptions, TransferResult } from '@labrig/core';
 import type { Connection } from './connection.js';
 import type { CommandExtras } from './exec.js';
-import { REMOTE_TREE_DIGEST_SCRIPT, digestFile, digestTree } from './tree-digest.js';
 
 /** The content that arrived differs from what was sent. */
 
@@ -211,7 +210,7 @@ async function remoteTreeDigest(t: TransferTarget, dir: string, o: TransferOptio
 
 /** Verify "$1" (the extracted temp tree) against "$3", then swap it into place at "$2". */
 const FINALIZE_TREE_SCRIPT =
-  'h=$(cd "$1" && LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | LC_ALL=C xargs -0 -r sha256sum -- | sha256sum | cut -c1-64); ' +
+  `h=$(cd "$1" && ${TREE_DIGEST_PIPELINE}); ` +
   'if [ "$h" != "$3" ]; then rm -rf -- "$1"; echo "mismatch:$h" >&2; exit 3; fi; ' +
   'if [ -e "$2" ] || [ -L "$2" ]; then rm -rf -- "$2.labrig-old" && mv -- "$2" "$2.labrig-old" || exit 1; fi; ' +
   'mv -- "$1" "$2" && rm -rf -- "$2.labrig-old"';

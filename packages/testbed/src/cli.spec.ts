@@ -53,7 +53,8 @@ describe('tools/testbed', () => {
     const r3 = await run('up', '--hosts', '2', '--address-base', '192.0.2.0', '--dir', dir);
     expect(r3.stderr).toMatch(/--address-base: "192.0.2.0" is not a loopback address/);
     const r4 = await run('hosts', '--dir', path.join(dir, 'none'));
-    expect(r4.stderr).toMatch(/run tools\/testbed up first/);
+    expect(r4.exitCode).toBe(1);
+    expect(r4.stderr).toMatch(/no testbed at .*\nhint: Start it with `npx nx run local:up` or `tools\/testbed up`\./);
     const r5 = await run('frobnicate');
     expect(r5.stderr).toMatch(/unknown command "frobnicate"/);
   });

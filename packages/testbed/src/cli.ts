@@ -10,8 +10,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LabrigError } from '@labrig/core';
 import { down } from './down.js';
-import { TestbedError } from './errors.js';
 import { acceptedConnections, freeze, kill, restart, rotateHostKey, thaw } from './faults.js';
 import { defaultDir } from './naming.js';
 import { allHosts, loadState } from './state.js';
@@ -214,8 +214,9 @@ if (isEntry) {
         process.stderr.write(`testbed: ${err.message}\n(tools/testbed --help for usage)\n`);
         process.exit(2);
       }
-      if (err instanceof TestbedError) {
-        process.stderr.write(`testbed: ${err.message}\n`);
+      // TestbedError and ServiceError: what went wrong, then what to do.
+      if (err instanceof LabrigError) {
+        process.stderr.write(`testbed: ${err.message}\nhint: ${err.hint}\n`);
         process.exit(1);
       }
       process.stderr.write(`testbed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -12,7 +12,9 @@ async function runningPid(state: TestbedState, name: string): Promise<number> {
   const host = findHost(state, name);
   const pid = await sshdPid(host);
   if (pid === undefined) {
-    throw new TestbedError('NOT_UP', `the sshd of ${name} is not running (pid file ${host.pidFile}); use restart`);
+    throw new TestbedError('NOT_UP', `the sshd of ${name} is not running (pid file ${host.pidFile})`, {
+      hint: `Start it again with \`tools/testbed restart ${name}\`.`,
+    });
   }
   return pid;
 }

@@ -13,6 +13,7 @@ export type {
   UpOptions,
 } from './types.js';
 export { TestbedError, type TestbedErrorCode } from './errors.js';
+export { toHost } from './host.js';
 export { up, normalizeOptions, type UpHooks, type UpProgress } from './up.js';
 export { down, type DownResult } from './down.js';
 export { status, type HostStatus, type TestbedStatus } from './status.js';

@@ -23,7 +23,9 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, timeoutMs =
         continue;
       }
       if (Date.now() >= deadline) {
-        throw new TestbedError('TIMEOUT', `testbed ${dir} is locked by pid ${pid} (${lock}) for more than ${timeoutMs} ms`);
+        throw new TestbedError('TIMEOUT', `testbed ${dir} is locked by pid ${pid} (${lock}) for more than ${timeoutMs} ms`, {
+          hint: `Wait for pid ${pid} to finish (or stop it), then run again.`,
+        });
       }
       await sleep(50);
     }

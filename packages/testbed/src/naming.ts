@@ -82,7 +82,7 @@ export function defaultDir(from: string = process.cwd()): string {
     if (existsSync(path.join(cur, 'nx.json'))) return path.join(cur, '.labrig', 'testbed');
     const parent = path.dirname(cur);
     if (parent === cur) {
-      throw new TestbedError('BAD_OPTION', `no nx.json found above ${from}: pass --dir to say where the testbed lives`);
+      throw new TestbedError('BAD_OPTION', `no nx.json found above ${from}`, { hint: 'Pass --dir to say where the testbed lives.' });
     }
     cur = parent;
   }

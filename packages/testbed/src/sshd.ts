@@ -36,7 +36,9 @@ export function hostFiles(host: TestbedHost): { configFile: string; hostKeyFile:
 
 function quote(value: string): string {
   if (/["\n\r]/.test(value)) {
-    throw new TestbedError('BAD_OPTION', `path ${JSON.stringify(value)} cannot go into sshd_config (quote or newline)`);
+    throw new TestbedError('BAD_OPTION', `path ${JSON.stringify(value)} cannot go into sshd_config (quote or newline)`, {
+      hint: 'Use a --dir whose path has no double quote or newline.',
+    });
   }
   return `"${value}"`;
 }

@@ -9,6 +9,8 @@ export function statePath(dir: string): string {
   return path.join(path.resolve(dir), 'state.json');
 }
 
+const badStateHint = (dir: string) => `Tear the testbed down with \`tools/testbed down --dir ${dir}\` and start it again.`;
+
 /** Reads the state, or undefined when the testbed is not up. */
 export async function readState(dir: string): Promise<TestbedState | undefined> {
   const file = statePath(dir);
@@ -17,11 +19,11 @@ export async function readState(dir: string): Promise<TestbedState | undefined> 
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new TestbedError('BAD_STATE', `${file} is not valid JSON; run tools/testbed down --dir ${dir}`, { cause: err });
+    throw new TestbedError('BAD_STATE', `${file} is not valid JSON`, { hint: badStateHint(dir), cause: err });
   }
   const s = parsed as Partial<TestbedState>;
   if (s.version !== 1 || !Array.isArray(s.hosts)) {
-    throw new TestbedError('BAD_STATE', `${file} is not a testbed state (version 1 expected)`);
+    throw new TestbedError('BAD_STATE', `${file} is not a testbed state (version 1 expected)`, { hint: badStateHint(dir) });
   }
   return parsed as TestbedState;
 }
@@ -30,7 +32,7 @@ export async function readState(dir: string): Promise<TestbedState | undefined> 
 export async function loadState(dir: string): Promise<TestbedState> {
   const state = await readState(dir);
   if (!state) {
-    throw new TestbedError('NOT_UP', `no testbed at ${path.resolve(dir)} (no state.json): run tools/testbed up first`);
+    throw new TestbedError('NOT_UP', `no testbed at ${path.resolve(dir)} (no state.json)`);
   }
   return state;
 }

@@ -207,7 +207,11 @@ describe('testbed hosts', () => {
     await expect(up({ dir, hosts: 2, addressBase: '10.0.0.0' })).rejects.toThrow(/--address-base: "10.0.0.0"/);
     await expect(up({ dir, hosts: 2, port: 70000 })).rejects.toThrow(/--port: "70000"/);
     await expect(up({ dir, hosts: 2, hostsBehindLogin: 1 })).rejects.toThrow(/--behind/);
-    await expect(loadState(path.join(dir, 'nothing'))).rejects.toThrow(/run tools\/testbed up first/);
+    await expect(loadState(path.join(dir, 'nothing'))).rejects.toMatchObject({
+      code: 'NOT_UP',
+      message: expect.stringMatching(/no testbed at/),
+      hint: expect.stringMatching(/`tools\/testbed up`/),
+    });
   });
 });
 
@@ -275,6 +279,6 @@ describe('login host and hosts behind it', () => {
     for (const h of [...state.hosts, state.login!]) expect(await lookupUser(h.user)).toBeUndefined();
     expect(await netnsExists(netns)).toBe(false);
     expect((await down(dir)).wasUp).toBe(false);
-    await expect(loadState(dir)).rejects.toThrow(/run tools\/testbed up first/);
+    await expect(loadState(dir)).rejects.toMatchObject({ code: 'NOT_UP', hint: expect.stringMatching(/`tools\/testbed up`/) });
   });
 });

@@ -82,7 +82,8 @@ async function checkTraversable(dir: string): Promise<void> {
     if ((st.mode & 0o001) === 0) {
       throw new TestbedError(
         'PERMISSION',
-        `${cur} is not traversable by other users (mode ${(st.mode & 0o777).toString(8)}): the host users cannot reach ${dir}; choose another --dir`,
+        `${cur} is not traversable by other users (mode ${(st.mode & 0o777).toString(8)}): the host users cannot reach ${dir}`,
+        { hint: `Run \`chmod o+x ${cur}\`, or choose another --dir.` },
       );
     }
     if (path.dirname(cur) === cur) break;
@@ -232,7 +233,7 @@ async function upLocked(o: NormalizedOptions, dir: string, hooks: UpHooks): Prom
     if (o.slurm) {
       // The cluster's login node must reach slurmctld on this machine's loopback: a host not behind tb-login.
       const loginHost = state.hosts.find((h) => !h.behindLogin);
-      if (!loginHost) throw new TestbedError('BAD_OPTION', '--slurm needs a host not behind the login host (--hosts more than --behind)');
+      if (!loginHost) throw new TestbedError('BAD_OPTION', '--slurm needs a host not behind the login host', { hint: 'Give --hosts more than --behind.' });
       progress({ kind: 'message', message: 'starting Slurm' });
       state.slurm = await startSlurm(dir, { loginHost });
     }

@@ -35,6 +35,7 @@ export async function ensureUser(name: string, home: string): Promise<boolean> {
     throw new TestbedError(
       'USER',
       `user ${name} already exists with home ${existing.home}, not ${home}: it does not belong to this testbed`,
+      { hint: `If it is left over from an earlier testbed, remove it (\`userdel ${name}\`); otherwise use another --dir.` },
     );
   }
   if (!existing) {
@@ -59,7 +60,7 @@ export async function ensureUser(name: string, home: string): Promise<boolean> {
 export async function removeUser(name: string): Promise<void> {
   const entry = await lookupUser(name);
   if (!entry) return;
-  if (entry.uid === 0) throw new TestbedError('USER', `refusing to remove ${name}: uid 0`);
+  if (entry.uid === 0) throw new TestbedError('USER', `refusing to remove ${name}: uid 0`, { hint: `Check /etc/passwd: no testbed user has uid 0, so ${name} is not one.` });
   let pids = await processesOfUid(entry.uid);
   if (pids.length > 0) {
     for (const p of pids) signal(p, 'SIGKILL');

@@ -1,10 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Aborted, CommandFailed, Unsupported } from '../errors.js';
 import { quote } from '../quote.js';
+import { digestTree } from '../digest.js';
 import type { Host } from '../contracts.js';
 import { LocalConnector } from './connector.js';
 
@@ -113,5 +127,53 @@ describe('LocalRemote', () => {
     const got = await remote.getFile('dest/a.bin', back);
     expect(got.sha256).toBe(first.sha256);
     expect(readFileSync(back).equals(readFileSync(f))).toBe(true);
+  });
+
+  it('putDir mirrors like the SSH putDir: remote-only files go, modes and links follow, sha256 is the tree digest', async () => {
+    const src = mkdtempSync(path.join(tmpdir(), 'labrig-src-'));
+    const home = mkdtempSync(path.join(tmpdir(), 'labrig-home-'));
+    const remote = await new LocalConnector({ homeFor: () => home }).connect(host);
+    const tree = path.join(src, 'tree');
+    mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    writeFileSync(path.join(tree, 'a.txt'), 'a');
+    writeFileSync(path.join(tree, 'sub/run.sh'), '#!/bin/sh\n');
+    chmodSync(path.join(tree, 'sub/run.sh'), 0o755);
+    symlinkSync('a.txt', path.join(tree, 'link'));
+    const dest = path.join(home, 'tree');
+
+    const first = await remote.putDir(tree, 'tree');
+    expect(first).toEqual({ transferred: true, bytes: 11, sha256: (await digestTree(tree)).sha256 });
+    expect(statSync(path.join(dest, 'sub/run.sh')).mode & 0o777).toBe(0o755);
+    expect(readlinkSync(path.join(dest, 'link'))).toBe('a.txt');
+    expect(await remote.putDir(tree, 'tree')).toEqual({ ...first, transferred: false });
+
+    // Files and dirs only on the destination are removed; nothing is left beside it.
+    writeFileSync(path.join(dest, 'extra'), 'x');
+    mkdirSync(path.join(dest, 'extra-dir'));
+    expect((await remote.putDir(tree, 'tree')).transferred).toBe(true);
+    expect(existsSync(path.join(dest, 'extra'))).toBe(false);
+    expect(existsSync(path.join(dest, 'extra-dir'))).toBe(false);
+    expect(readdirSync(home)).toEqual(['tree']);
+
+    // A mode, a link target or a file type that differs is re-synced too.
+    chmodSync(path.join(dest, 'sub/run.sh'), 0o644);
+    expect((await remote.putDir(tree, 'tree')).transferred).toBe(true);
+    expect(statSync(path.join(dest, 'sub/run.sh')).mode & 0o777).toBe(0o755);
+    rmSync(path.join(dest, 'link'));
+    symlinkSync('sub', path.join(dest, 'link'));
+    expect((await remote.putDir(tree, 'tree')).transferred).toBe(true);
+    expect(readlinkSync(path.join(dest, 'link'))).toBe('a.txt');
+    rmSync(path.join(dest, 'a.txt'));
+    mkdirSync(path.join(dest, 'a.txt'));
+    expect((await remote.putDir(tree, 'tree')).transferred).toBe(true);
+    expect(lstatSync(path.join(dest, 'a.txt')).isFile()).toBe(true);
+    expect(await remote.putDir(tree, 'tree')).toEqual({ ...first, transferred: false });
+
+    // A file where the directory goes is replaced by the directory.
+    rmSync(dest, { recursive: true });
+    writeFileSync(dest, 'not a dir');
+    expect((await remote.putDir(tree, 'tree')).transferred).toBe(true);
+    expect(readFileSync(path.join(dest, 'a.txt'), 'utf8')).toBe('a');
+    expect(readdirSync(home)).toEqual(['tree']);
   });
 });

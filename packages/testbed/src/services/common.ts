@@ -11,20 +11,50 @@ import { constants as fsConstants, openSync, closeSync, readFileSync } from 'nod
 import { access, mkdir, readFile, readdir, rename, writeFile, open } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { LabrigError } from '@labrig/core';
 
-export class ServiceError extends Error {
+/** A service of the testbed failed. The hint says what to do (by default: where its log is). */
+export class ServiceError extends LabrigError {
+  readonly code = 'SERVICE';
   constructor(
     message: string,
     readonly service: string,
-    readonly hint?: string,
+    hint?: string,
+    opts: { cause?: unknown } = {},
   ) {
-    super(hint ? `${message}\nhint: ${hint}` : message);
-    this.name = 'ServiceError';
+    super(message, {
+      hint: hint ?? `Its log is in <testbed dir>/services/${service}/; \`tools/testbed status\` shows whether it runs.`,
+      cause: opts.cause,
+    });
   }
 }
 
 export function serviceDir(dir: string, name: string): string {
   return path.join(dir, 'services', name);
+}
+
+/** The files of a service run by one process `proc` (see the layout above), and its `data/` folder. */
+export interface ProcessServicePaths {
+  root: string;
+  data: string;
+  pid: string;
+  log: string;
+  state: string;
+  /** What the command line of the live process contains (see livePid). Default: the data folder. */
+  marker: string;
+}
+
+export function processServicePaths(dir: string, service: string, proc: string): ProcessServicePaths {
+  const root = path.resolve(serviceDir(dir, service));
+  const data = path.join(root, 'data');
+  return {
+    root,
+    data,
+    pid: path.join(root, `${proc}.pid`),
+    log: path.join(root, `${proc}.log`),
+    state: path.join(root, 'service.json'),
+    marker: data,
+  };
 }
 
 export async function ensureDir(p: string, mode = 0o755): Promise<void> {
@@ -71,7 +101,7 @@ export async function requireBin(service: string, bin: string, debPackage: strin
     throw new ServiceError(
       `${service}: '${bin}' not found in PATH`,
       service,
-      `install the Debian package: apt-get install -y ${debPackage}`,
+      `Install the Debian package: apt-get install -y ${debPackage}`,
     );
   }
   return p;
@@ -89,6 +119,19 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => (port ? resolve(port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** The port to listen on: `port` when given (an error when something listens there), else a free one. */
+export async function choosePort(service: string, port?: number): Promise<number> {
+  if (port === undefined) return freePort();
+  if (!(await portIsFree(port))) {
+    throw new ServiceError(
+      `${service}: port 127.0.0.1:${port} is already in use`,
+      service,
+      'Pass another port (or none: a free one is picked), or stop what listens there.',
+    );
+  }
+  return port;
 }
 
 /** True when nothing listens on host:port (we can bind it). */
@@ -216,6 +259,69 @@ export async function spawnDetached(opts: {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What a one-process service recorded (`service.json`) and the pid of its process when that is
+ * alive (and still ours: see `marker`). Both undefined when it never ran.
+ */
+export async function serviceState<T>(p: ProcessServicePaths): Promise<{ saved?: T; pid?: number }> {
+  const [saved, pid] = await Promise.all([readJson<T>(p.state), livePid(p.pid, p.marker)]);
+  return { saved, pid };
+}
+
+/** Whether a one-process service runs, its endpoint (read from what it recorded) and its pid. */
+export async function processServiceStatus<T>(
+  p: ProcessServicePaths,
+  endpoint: (saved: T) => string,
+): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
+  const { saved, pid } = await serviceState<T>(p);
+  return { running: pid !== undefined, endpoint: saved ? endpoint(saved) : undefined, pid };
+}
+
+/** Stop a one-process service by its pid file (see stopPidFile). Safe when it is not running. */
+export async function stopProcessService(p: ProcessServicePaths): Promise<void> {
+  await stopPidFile(p.pid, p.marker);
+}
+
+/** Write a service's `service.json` (what its start returns, handed back while it keeps running). */
+export async function saveServiceInfo<T>(stateFile: string, info: T): Promise<T> {
+  await writeFileAtomic(stateFile, JSON.stringify(info, null, 2) + '\n');
+  return info;
+}
+
+/**
+ * Start one process of a service detached (spawnDetached), then wait until `ready.probe` says it
+ * is up (waitFor), failing at once when it exits meanwhile.
+ */
+export async function startProcess(opts: {
+  service: string;
+  /** The process as messages name it (`<name> exited (code 1)`). */
+  name: string;
+  bin: string;
+  args: string[];
+  logFile: string;
+  pidFile: string;
+  env?: NodeJS.ProcessEnv;
+  ready: {
+    what: string;
+    timeoutMs: number;
+    probe: () => Promise<boolean>;
+    /** The log to quote when it does not come up. Default `logFile`. */
+    logFile?: string;
+  };
+}): Promise<DetachedProcess> {
+  const { service, name, ready, ...spawn } = opts;
+  const proc = await spawnDetached(spawn);
+  await waitFor({
+    service,
+    what: ready.what,
+    timeoutMs: ready.timeoutMs,
+    logFile: ready.logFile ?? opts.logFile,
+    abort: () => exitedMessage(name, proc),
+    probe: ready.probe,
+  });
+  return proc;
 }
 
 /** Last `n` lines of a file (for error messages). */

@@ -8,21 +8,19 @@
 import path from 'node:path';
 import type { TestbedRegistry } from '../types.js';
 import {
-  ServiceError,
+  choosePort,
   ensureDir,
-  exitedMessage,
-  freePort,
   httpStatus,
-  livePid,
-  portIsFree,
-  readJson,
+  processServicePaths,
+  processServiceStatus,
   requireBin,
-  serviceDir,
-  spawnDetached,
-  stopPidFile,
-  waitFor,
+  saveServiceInfo,
+  serviceState,
+  startProcess,
+  stopProcessService,
   writeFileAtomic,
 } from './common.js';
+import type { ProcessServicePaths } from './common.js';
 
 const SERVICE = 'registry';
 
@@ -33,25 +31,14 @@ export interface StartRegistryOptions {
   timeoutMs?: number;
 }
 
-interface RegistryPaths {
-  root: string;
-  data: string;
+interface RegistryPaths extends ProcessServicePaths {
   config: string;
-  pid: string;
-  log: string;
-  state: string;
 }
 
 function registryPaths(dir: string): RegistryPaths {
-  const root = path.resolve(serviceDir(dir, SERVICE));
-  return {
-    root,
-    data: path.join(root, 'data'),
-    config: path.join(root, 'config.yml'),
-    pid: path.join(root, 'registry.pid'),
-    log: path.join(root, 'registry.log'),
-    state: path.join(root, 'service.json'),
-  };
+  const p = processServicePaths(dir, SERVICE, 'registry');
+  const config = path.join(p.root, 'config.yml');
+  return { ...p, config, marker: config };
 }
 
 /** YAML double-quoted scalar (JSON strings are valid YAML). */
@@ -91,40 +78,34 @@ export async function startRegistry(dir: string, opts: StartRegistryOptions = {}
   const p = registryPaths(dir);
   await ensureDir(p.data);
 
-  const saved = await readJson<TestbedRegistry>(p.state);
-  if (saved && (await livePid(p.pid, p.config))) return saved;
+  const { saved, pid } = await serviceState<TestbedRegistry>(p);
+  if (saved && pid) return saved;
 
-  const port = opts.port ?? (await freePort());
-  if (opts.port !== undefined && !(await portIsFree(port))) {
-    throw new ServiceError(`registry: port 127.0.0.1:${port} is already in use`, SERVICE);
-  }
+  const port = await choosePort(SERVICE, opts.port);
   await writeFileAtomic(p.config, renderConfig(p, port));
   const url = `http://127.0.0.1:${port}`;
 
   // `docker-registry serve <config>` (foreground; we detach it).
-  const proc = await spawnDetached({ bin, args: ['serve', p.config], logFile: p.log, pidFile: p.pid });
-  await waitFor({
+  await startProcess({
     service: SERVICE,
-    what: `GET ${url}/v2/ to return 200`,
-    timeoutMs: opts.timeoutMs ?? 30_000,
+    name: 'docker-registry',
+    bin,
+    args: ['serve', p.config],
     logFile: p.log,
-    abort: () => exitedMessage('docker-registry', proc),
-    probe: async () => (await httpStatus(`${url}/v2/`)) === 200,
+    pidFile: p.pid,
+    ready: {
+      what: `GET ${url}/v2/ to return 200`,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      probe: async () => (await httpStatus(`${url}/v2/`)) === 200,
+    },
   });
-
-  const info: TestbedRegistry = { address: `127.0.0.1:${port}`, url };
-  await writeFileAtomic(p.state, JSON.stringify(info, null, 2) + '\n');
-  return info;
+  return saveServiceInfo<TestbedRegistry>(p.state, { address: `127.0.0.1:${port}`, url });
 }
 
-export async function stopRegistry(dir: string): Promise<void> {
-  const p = registryPaths(dir);
-  await stopPidFile(p.pid, p.config);
+export function stopRegistry(dir: string): Promise<void> {
+  return stopProcessService(registryPaths(dir));
 }
 
-export async function registryStatus(dir: string): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
-  const p = registryPaths(dir);
-  const saved = await readJson<TestbedRegistry>(p.state);
-  const pid = await livePid(p.pid, p.config);
-  return { running: pid !== undefined, endpoint: saved?.url, pid };
+export function registryStatus(dir: string): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
+  return processServiceStatus<TestbedRegistry>(registryPaths(dir), (s) => s.url);
 }

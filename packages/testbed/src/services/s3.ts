@@ -10,18 +10,15 @@ import path from 'node:path';
 import type { TestbedS3 } from '../types.js';
 import {
   ServiceError,
+  choosePort,
   ensureDir,
-  exitedMessage,
-  freePort,
   httpStatus,
-  livePid,
-  portIsFree,
-  readJson,
-  serviceDir,
-  spawnDetached,
-  stopPidFile,
-  waitFor,
-  writeFileAtomic,
+  processServicePaths,
+  saveServiceInfo,
+  processServiceStatus,
+  serviceState,
+  startProcess,
+  stopProcessService,
 } from './common.js';
 
 const SERVICE = 's3';
@@ -35,24 +32,7 @@ export interface StartS3Options {
   timeoutMs?: number;
 }
 
-interface S3Paths {
-  root: string;
-  data: string;
-  pid: string;
-  log: string;
-  state: string;
-}
-
-function s3Paths(dir: string): S3Paths {
-  const root = path.resolve(serviceDir(dir, SERVICE));
-  return {
-    root,
-    data: path.join(root, 'data'),
-    pid: path.join(root, 's3rver.pid'),
-    log: path.join(root, 's3rver.log'),
-    state: path.join(root, 'service.json'),
-  };
-}
+const s3Paths = (dir: string) => processServicePaths(dir, SERVICE, 's3rver');
 
 function s3rverCli(): string {
   const require = createRequire(import.meta.url);
@@ -62,7 +42,7 @@ function s3rverCli(): string {
     throw new ServiceError(
       's3: the s3rver package is not installed',
       SERVICE,
-      'it is a dependency of @labrig/testbed: run npm install at the workspace root',
+      'It is a dependency of @labrig/testbed: run npm install at the workspace root.',
     );
   }
 }
@@ -83,69 +63,63 @@ async function ensureBucket(endpoint: string, bucket: string): Promise<void> {
 export async function startS3(dir: string, opts: StartS3Options = {}): Promise<TestbedS3> {
   const buckets = opts.buckets ?? [];
   for (const b of buckets) {
-    if (!BUCKET_RE.test(b)) throw new ServiceError(`s3: invalid bucket name '${b}'`, SERVICE);
+    if (!BUCKET_RE.test(b)) {
+      throw new ServiceError(
+        `s3: invalid bucket name '${b}'`,
+        SERVICE,
+        'A bucket name has 3 to 63 lowercase letters, digits, dots and dashes, and starts and ends with a letter or digit.',
+      );
+    }
   }
   const p = s3Paths(dir);
   await ensureDir(p.data);
 
-  const saved = await readJson<TestbedS3>(p.state);
-  if (saved && (await livePid(p.pid, p.data))) {
+  const { saved, pid } = await serviceState<TestbedS3>(p);
+  if (saved && pid) {
     // Already running: same server; make sure the requested buckets exist too.
     const missing = buckets.filter((b) => !saved.buckets.includes(b));
     for (const b of missing) await ensureBucket(saved.endpoint, b);
     if (missing.length === 0) return saved;
-    const info = { ...saved, buckets: [...saved.buckets, ...missing] };
-    await writeFileAtomic(p.state, JSON.stringify(info, null, 2) + '\n');
-    return info;
+    return saveServiceInfo(p.state, { ...saved, buckets: [...saved.buckets, ...missing] });
   }
 
-  const port = opts.port ?? (await freePort());
-  if (opts.port !== undefined && !(await portIsFree(port))) {
-    throw new ServiceError(`s3: port 127.0.0.1:${port} is already in use`, SERVICE);
-  }
+  const port = await choosePort(SERVICE, opts.port);
   const endpoint = `http://127.0.0.1:${port}`;
   // Buckets of an earlier run live on in data/; keep listing them.
   const allBuckets = [...new Set([...(saved?.buckets ?? []), ...buckets])];
   const args = [s3rverCli(), '-d', p.data, '-a', '127.0.0.1', '-p', String(port), '--no-vhost-buckets'];
   for (const b of allBuckets) args.push('--configure-bucket', b);
 
-  const proc = await spawnDetached({
+  await startProcess({
+    service: SERVICE,
+    name: 's3rver',
     bin: process.execPath,
     args,
     logFile: p.log,
     pidFile: p.pid,
     env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-  });
-  await waitFor({
-    service: SERVICE,
-    what: `s3rver to answer HTTP on ${endpoint}`,
-    timeoutMs: opts.timeoutMs ?? 30_000,
-    logFile: p.log,
-    abort: () => exitedMessage('s3rver', proc),
-    // Any HTTP answer (ListBuckets, anonymous) means the server is up.
-    probe: async () => (await httpStatus(`${endpoint}/`)) !== undefined,
+    ready: {
+      what: `s3rver to answer HTTP on ${endpoint}`,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      // Any HTTP answer (ListBuckets, anonymous) means the server is up.
+      probe: async () => (await httpStatus(`${endpoint}/`)) !== undefined,
+    },
   });
   for (const b of allBuckets) await ensureBucket(endpoint, b);
 
-  const info: TestbedS3 = {
+  return saveServiceInfo<TestbedS3>(p.state, {
     endpoint,
     region: 'us-east-1',
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     buckets: allBuckets,
-  };
-  await writeFileAtomic(p.state, JSON.stringify(info, null, 2) + '\n');
-  return info;
+  });
 }
 
-export async function stopS3(dir: string): Promise<void> {
-  const p = s3Paths(dir);
-  await stopPidFile(p.pid, p.data);
+export function stopS3(dir: string): Promise<void> {
+  return stopProcessService(s3Paths(dir));
 }
 
-export async function s3Status(dir: string): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
-  const p = s3Paths(dir);
-  const saved = await readJson<TestbedS3>(p.state);
-  const pid = await livePid(p.pid, p.data);
-  return { running: pid !== undefined, endpoint: saved?.endpoint, pid };
+export function s3Status(dir: string): Promise<{ running: boolean; endpoint?: string; pid?: number }> {
+  return processServiceStatus<TestbedS3>(s3Paths(dir), (s) => s.endpoint);
 }

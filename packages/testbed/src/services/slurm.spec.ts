@@ -161,7 +161,10 @@ describe('startSlurm options and errors', () => {
   it('says which directory blocks other users (0700 testbed dir) and which user is missing', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'labrig-slurm-0700-'));
     try {
-      await expect(startSlurm(dir, { loginHost })).rejects.toThrow(/not searchable by other users[\s\S]*chmod o\+x/);
+      await expect(startSlurm(dir, { loginHost })).rejects.toMatchObject({
+        message: expect.stringMatching(/not searchable by other users/),
+        hint: expect.stringMatching(/chmod o\+x/),
+      });
       await chmod(dir, 0o755);
       await expect(startSlurm(dir, { loginHost: { ...loginHost, user: 'labrig-no-such-user' } })).rejects.toThrow(
         /'labrig-no-such-user' is not a unix user/,

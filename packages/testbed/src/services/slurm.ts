@@ -61,8 +61,10 @@ import {
   livePid,
   readJson,
   requireBin,
+  saveServiceInfo,
   serviceDir,
   spawnDetached,
+  startProcess,
   stopPidFile,
   waitFor,
   which,
@@ -229,7 +231,7 @@ async function defaultAddress(loginHost: TestbedHost): Promise<string> {
       `slurm: login host ${loginHost.name} lives in network namespace ${loginHost.netns}, where 127.0.0.1 ` +
         `is not this machine's loopback; ${why}`,
       SERVICE,
-      "pass startSlurm(dir, { address: state.netns.rootAddress, ... })",
+      'Pass startSlurm(dir, { address: state.netns.rootAddress, ... }).',
     );
   const r = await execa('ip', ['-n', loginHost.netns, '-o', '-4', 'addr', 'show'], { reject: false });
   if (r.exitCode !== 0) throw fail(`'ip -n ${loginHost.netns} addr show' failed: ${r.stderr.trim()}`);
@@ -254,7 +256,7 @@ async function checkTraversable(p: string): Promise<void> {
         `slurm: directory ${d} is not searchable by other users (mode ${(st.mode & 0o777).toString(8)}): ` +
           'munged refuses such a socket path and job users could not read slurm.conf',
         SERVICE,
-        `chmod o+x ${d} (or use a testbed dir below a world-searchable path)`,
+        `Run \`chmod o+x ${d}\` (or use a testbed dir below a world-searchable path).`,
       );
     }
     if (path.dirname(d) === d) return;
@@ -267,7 +269,7 @@ async function ensureUser(user: string): Promise<void> {
     throw new ServiceError(
       `slurm: login user '${user}' is not a unix user on this machine (Slurm runs jobs as that user)`,
       SERVICE,
-      'create the testbed hosts (their users) before starting Slurm',
+      'Create the testbed hosts (their users) before starting Slurm.',
     );
   }
 }
@@ -334,7 +336,7 @@ export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<
       const info = { ...saved.info, loginHost: opts.loginHost.name };
       await writeLoginSshdConf(absDir, opts.loginHost, info.confFile);
       if (info.loginHost !== saved.info.loginHost) {
-        await writeFileAtomic(p.stateFile, JSON.stringify({ ...saved, info }, null, 2) + '\n');
+        await saveServiceInfo(p.stateFile, { ...saved, info });
       }
       return info;
     }
@@ -399,7 +401,7 @@ export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<
   const mailProg = await which('true');
   await writeFileAtomic(p.conf, renderSlurmConf(state, p, mailProg), 0o644);
   await writeFileAtomic(p.cgroupConf, renderCgroupConf(await slurmVersion(slurmctld)), 0o644);
-  await writeFileAtomic(p.stateFile, JSON.stringify(state, null, 2) + '\n');
+  await saveServiceInfo(p.stateFile, state);
   await writeLoginSshdConf(absDir, opts.loginHost, p.conf);
 
   const env = { ...process.env, SLURM_CONF: p.conf };
@@ -409,7 +411,10 @@ export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<
   if (!pids.munged) {
     await rm(state.mungeSocket, { force: true });
     await rm(`${state.mungeSocket}.lock`, { force: true });
-    const proc = await spawnDetached({
+    const munge = await which('munge');
+    await startProcess({
+      service: SERVICE,
+      name: 'munged',
       bin: munged,
       args: [
         '--foreground',
@@ -422,38 +427,34 @@ export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<
       logFile: p.mungeLog,
       pidFile: p.mungePid,
       env,
-    });
-    const munge = await which('munge');
-    await waitFor({
-      service: SERVICE,
-      what: 'munged to answer on its socket',
-      timeoutMs: 15_000,
-      logFile: p.mungeLog,
-      abort: () => exitedMessage('munged', proc),
-      probe: async () => {
-        if (!munge) return stat(state.mungeSocket).then(() => true, () => false);
-        const r = await execa(munge, ['-n', '-S', state.mungeSocket], { reject: false, timeout: 5000 });
-        return r.exitCode === 0;
+      ready: {
+        what: 'munged to answer on its socket',
+        timeoutMs: 15_000,
+        probe: async () => {
+          if (!munge) return stat(state.mungeSocket).then(() => true, () => false);
+          const r = await execa(munge, ['-n', '-S', state.mungeSocket], { reject: false, timeout: 5000 });
+          return r.exitCode === 0;
+        },
       },
     });
   }
 
   // --- slurmctld -------------------------------------------------------------------------
   if (!pids.slurmctld) {
-    const proc = await spawnDetached({
+    await startProcess({
+      service: SERVICE,
+      name: 'slurmctld',
       bin: slurmctld,
       args: ['-D', '-f', p.conf],
       logFile: path.join(p.root, 'slurmctld.out'),
       pidFile: p.ctldPid,
       env,
-    });
-    await waitFor({
-      service: SERVICE,
-      what: 'slurmctld to answer (sinfo)',
-      timeoutMs,
-      logFile: p.ctldLog,
-      abort: () => exitedMessage('slurmctld', proc),
-      probe: async () => (await nodeStates(p.conf)) !== undefined,
+      ready: {
+        what: 'slurmctld to answer (sinfo)',
+        timeoutMs,
+        logFile: p.ctldLog,
+        probe: async () => (await nodeStates(p.conf)) !== undefined,
+      },
     });
   }
 
@@ -494,7 +495,7 @@ export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<
     },
   }).catch((e: unknown) => {
     if (e instanceof ServiceError && last) {
-      throw new ServiceError(`${e.message}\nlast sinfo: ${JSON.stringify(last)}`, SERVICE);
+      throw new ServiceError(`${e.message}\nlast sinfo: ${JSON.stringify(last)}`, SERVICE, e.hint, { cause: e });
     }
     throw e;
   });

@@ -1,32 +1,23 @@
 import type { Host } from '@labrig/core';
-import type { TestbedHost, TestbedState } from '@labrig/testbed';
+import { toHost } from '@labrig/testbed';
+import type { TestbedState } from '@labrig/testbed';
 
 /**
  * Testbed state -> inventory. Roles come from the config (`[roles]`); a host no role names is a
  * `worker`. Hosts behind the login host carry it as their ProxyJump.
  */
 export function hostsFromTestbed(state: TestbedState, roles: Record<string, string[]>): Host[] {
-  const login = state.login ? toHost(state.login, ['login'], undefined) : undefined;
+  const login = state.login ? toHost(state.login, { roles: ['login'], labels: { platform: 'local' } }) : undefined;
   return state.hosts.map((h) => {
     const named = Object.entries(roles)
       .filter(([, names]) => names.includes(h.name))
       .map(([role]) => role);
-    return toHost(h, named.length > 0 ? named : ['worker'], h.behindLogin ? login : undefined);
+    return toHost(h, {
+      roles: named.length > 0 ? named : ['worker'],
+      labels: { platform: 'local' },
+      jump: h.behindLogin ? login : undefined,
+    });
   });
-}
-
-function toHost(h: TestbedHost, roles: string[], jump: Host | undefined): Host {
-  return {
-    name: h.name,
-    address: h.address,
-    port: h.port,
-    user: h.user,
-    roles,
-    labels: { platform: 'local' },
-    privateAddress: h.address,
-    identityFiles: [h.identityFile],
-    ...(jump ? { jump } : {}),
-  };
 }
 
 /** Keep hosts whose name matches one of `names` (globs with `*`) and that have one of `roles`. */

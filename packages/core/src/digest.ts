@@ -1,7 +1,11 @@
 /**
- * Content digests: sha256 of a file (streamed) and of a directory tree.
+ * Content digests, the one definition shared by the local and the SSH transfers: sha256 of a file
+ * (streamed), the listing of a directory tree, and the tree digest.
+ *
  * Tree digest = sha256 over the sorted (byte order) lines `<sha256 of file>  ./<relpath>\n` of every
- * regular file, exactly what `LC_ALL=C find . -type f | sort | xargs sha256sum | sha256sum` prints.
+ * regular file (GNU coreutils escaping of odd names), exactly what `LC_ALL=C find . -type f | sort |
+ * xargs sha256sum | sha256sum` prints — so a local tree can be compared with a remote one by running
+ * REMOTE_TREE_DIGEST_SCRIPT over there.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -37,38 +41,53 @@ export function formatSha256sumLine(sha256: string, name: string): string {
   return `${sha256}  ${name}\n`;
 }
 
-export interface TreeFile {
+export interface TreeEntry {
   /** Path relative to the tree root, `/`-separated. */
   rel: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** Permission bits (0 for symlinks). */
+  mode: number;
+  /** Size of a regular file (0 for the others). */
   size: number;
 }
 
-/** Regular files under `dir` (symlinks are not followed and not listed, like `find -type f`). */
-export async function listTreeFiles(dir: string): Promise<TreeFile[]> {
-  const out: TreeFile[] = [];
+/**
+ * Every directory, regular file and symlink under `dir` (symlinks are listed, never followed;
+ * other file types are left out). Sorted by `rel` in byte order, so a directory comes before its contents.
+ */
+export async function listTree(dir: string): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
   const walk = async (rel: string): Promise<void> => {
-    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+    const names = await readdir(path.join(dir, rel));
     await Promise.all(
-      entries.map(async (e) => {
-        const r = rel === '' ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory()) await walk(r);
-        else if (e.isFile()) out.push({ rel: r, size: (await lstat(path.join(dir, r))).size });
+      names.map(async (name) => {
+        const r = rel === '' ? name : `${rel}/${name}`;
+        const s = await lstat(path.join(dir, r));
+        if (s.isDirectory()) {
+          out.push({ rel: r, type: 'dir', mode: s.mode & 0o7777, size: 0 });
+          await walk(r);
+        } else if (s.isSymbolicLink()) {
+          out.push({ rel: r, type: 'symlink', mode: 0, size: 0 });
+        } else if (s.isFile()) {
+          out.push({ rel: r, type: 'file', mode: s.mode & 0o7777, size: s.size });
+        }
       }),
     );
   };
   await walk('');
-  return out;
+  return out.sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
 }
 
 export interface TreeDigest {
   sha256: string;
+  /** Number of regular files, and their total size. */
   files: number;
   bytes: number;
 }
 
-/** The tree digest of a local directory. */
-export async function digestTree(dir: string, signal?: AbortSignal): Promise<TreeDigest> {
-  const files = await listTreeFiles(dir);
+/** The tree digest of a local directory (regular files only: `find -type f`), from its listing when given. */
+export async function digestTree(dir: string, signal?: AbortSignal, entries?: readonly TreeEntry[]): Promise<TreeDigest> {
+  const files = (entries ?? (await listTree(dir))).filter((e) => e.type === 'file');
   const named = files.map((f) => ({ ...f, name: `./${f.rel}`, key: Buffer.from(`./${f.rel}`) }));
   named.sort((a, b) => Buffer.compare(a.key, b.key));
   const sums: string[] = new Array<string>(named.length);
@@ -91,9 +110,14 @@ export async function digestTree(dir: string, signal?: AbortSignal): Promise<Tre
 }
 
 /**
+ * POSIX sh pipeline printing the tree digest of the current directory: the remote half of
+ * digestTree (the spec beside this module checks both agree, odd names included).
+ */
+export const TREE_DIGEST_PIPELINE =
+  'LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | LC_ALL=C xargs -0 -r sha256sum -- | sha256sum | cut -c1-64';
+
+/**
  * POSIX sh script printing the tree digest of directory "$1" (or `missing`). Constant text:
  * the directory arrives as a positional parameter, never inside the script.
  */
-export const REMOTE_TREE_DIGEST_SCRIPT =
-  'cd "$1" 2>/dev/null || { echo missing; exit 0; }; ' +
-  'LC_ALL=C find . -type f -print0 | LC_ALL=C sort -z | LC_ALL=C xargs -0 -r sha256sum -- | sha256sum | cut -c1-64';
+export const REMOTE_TREE_DIGEST_SCRIPT = `cd "$1" 2>/dev/null || { echo missing; exit 0; }; ${TREE_DIGEST_PIPELINE}`;
