@@ -3,6 +3,9 @@ import type { Client } from 'ssh2';
 import { Semaphore } from './semaphore.js';
 import type { ResolvedHost } from './resolve-host.js';
 
+/** Retries of a refused channel open (10 ms .. 640 ms apart, 1.3 s in all). */
+export const CHANNEL_OPEN_RETRIES = 7;
+
 export class Connection {
   readonly channels: Semaphore;
   closed = false;
@@ -40,6 +43,44 @@ export class Connection {
 
   get channelsOpen(): number {
     return this.openChannels;
+  }
+
+  /**
+   * Open a channel (`open` is one ssh2 call: exec, sftp, ...). sshd frees a session slot a moment
+   * after the client has seen the channel close, so a channel opened right then can be refused
+   * ("Channel open failure") although the pool stays below MaxSessions: such refusals are retried
+   * with a short backoff (10 ms, doubling, CHANNEL_OPEN_RETRIES times); any other error is thrown.
+   * `onOpen` runs synchronously inside ssh2's callback: a fast command's output and exit status
+   * can be emitted right after it, before any promise continuation could attach listeners.
+   */
+  async openChannel<T>(
+    open: (cb: (err: Error | undefined, channel: T) => void) => void,
+    onOpen: (channel: T) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          try {
+            open((err, ch) => {
+              if (err) return reject(err);
+              try {
+                onOpen(ch);
+                resolve(ch);
+              } catch (e) {
+                reject(e);
+              }
+            });
+          } catch (e) {
+            reject(e);
+          }
+        });
+      } catch (e) {
+        const refused = e instanceof Error && e.message.includes('Channel open failure');
+        if (!refused || attempt >= CHANNEL_OPEN_RETRIES || signal?.aborted || this.closed) throw e;
+        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      }
+    }
   }
 
   /** End politely; destroy if the remote does not answer within `graceMs`. */

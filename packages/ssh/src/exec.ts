@@ -138,30 +138,25 @@ export function startCommand(
       conn.client.on('close', onClientClose);
       cleanup.push(() => conn.client.removeListener('close', onClientClose));
       if (conn.closed) return onClientClose();
-      await new Promise<void>((res, rej) => {
-        const cb = (e: Error | undefined, ch: ClientChannel): void => {
-          if (e) return rej(e);
+      await conn.openChannel<ClientChannel>(
+        (cb) =>
+          opts.pty ? conn.client.exec(command, { pty: { term: 'xterm', rows: 24, cols: 200 } }, cb) : conn.client.exec(command, cb),
+        (ch) => {
           if (settled) {
             ch.on('error', () => {});
             ch.close();
-            return res();
+            return;
           }
           channel = ch;
           wireChannel(ch);
-          res();
-        };
-        try {
-          if (opts.pty) conn.client.exec(command, { pty: { term: 'xterm', rows: 24, cols: 200 } }, cb);
-          else conn.client.exec(command, cb);
-        } catch (e) {
-          rej(e);
-        }
-      });
+        },
+        signal,
+      );
     })().catch((e: unknown) =>
       finish(mapConnectError(e, { host: target.hostName, address: target.address, user: '', tried: [] })),
     );
 
-    const wireChannel = (ch: ClientChannel): void => {
+    function wireChannel(ch: ClientChannel): void {
       ch.on('error', (e: Error) => finish(mapConnectError(e, { host: target.hostName, address: target.address, user: '', tried: [] })));
       if (extras.stdoutSink) ch.pipe(extras.stdoutSink, { end: false });
       else
@@ -202,7 +197,8 @@ export function startCommand(
         if (!extras.keepStdinOpen) pendingEnd = true;
       }
       if (pendingEnd) ch.end();
-    };
+    }
+
 
     // kill(): signal, close, and settle even if the remote never answers.
     armKill = (sig: string) => {

@@ -58,13 +58,7 @@ async function withSftp<T>(t: TransferTarget, signal: AbortSignal | undefined, f
   conn.noteChannelOpened();
   let sftp: SFTPWrapper | undefined;
   try {
-    sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
-      try {
-        conn.client.sftp((err, s) => (err ? reject(err) : resolve(s)));
-      } catch (e) {
-        reject(e);
-      }
-    });
+    sftp = await conn.openChannel<SFTPWrapper>((cb) => conn.client.sftp(cb), () => {}, signal);
     const s = sftp;
     return await new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {

@@ -295,7 +295,7 @@ describe('runSteps', () => {
     expect(j.filter((e) => e.type === 'step-start').map((e) => (e as { step: string }).step)).toEqual(['a', 'b', 'c']);
     expect(readdirSync(path.join(r.dir, 'logs')).sort()).toEqual(['local', 'tb-0', 'tb-1', 'tb-2']);
     const logA = readFileSync(path.join(r.dir, 'logs', 'tb-1', 'a.log'), 'utf8');
-    expect(logA).toContain("$ echo 'hello from tb-1'");
+    expect(logA).toContain("$ exec echo 'hello from tb-1'"); // the exact command line the host ran
     expect(logA).toContain('hello from tb-1\n');
     expect(logA).toContain('# exit 0');
     const logB = readFileSync(path.join(r.dir, 'logs', 'tb-0', 'b.log'), 'utf8');
