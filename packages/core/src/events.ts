@@ -90,16 +90,9 @@ export interface AttemptEndEvent extends Base {
   /** Set when another attempt follows after this delay. */
   retryInMs?: number;
 }
-export interface HostEndEvent extends Base {
+/** A host finished a step: its result, less the output (kept in the run result, not in events). */
+export interface HostEndEvent extends Base, Omit<HostStepResult, 'output'> {
   type: 'host-end';
-  step: string;
-  host: string;
-  status: HostStepStatus;
-  attempts: number;
-  durationMs: number;
-  exitCode?: number | null;
-  error?: ErrorInfo;
-  stderrTail?: string;
 }
 export interface StepEndEvent extends Base {
   type: 'step-end';
