@@ -160,20 +160,32 @@ export type Phase = Step[];
 /** The platform contract: where things run. */
 export interface Platform<Cfg = unknown> {
   name: string;
-  /** JSON Schema of the platform config file (configs/platforms/<name>.toml). */
+  /** JSON Schema of the platform file (configs/platforms/<name>/platform.toml). */
   configSchema: object;
-  /** The hosts of this deployment. Must not change the world. */
+  /** The hosts of this deployment. Must not change the world (no host is contacted). */
   inventory(cfg: Cfg, ctx: PlatformContext): Promise<Host[]>;
+  /** Opens connections to this platform's hosts (an SSH pool for SSH platforms). */
+  createConnector(cfg: Cfg, ctx: PlatformContext): Connector;
+  /** Engine defaults from the platform file (concurrency, timeout, failure policy, retries). */
+  runDefaults?(cfg: Cfg): RunDefaults;
   /** Create machines (cloud) or check they answer. State under `.labrig/state/`. */
   provision?(cfg: Cfg, ctx: PlatformContext): Promise<Host[]>;
   /** Release exactly what provision created; idempotent. */
   teardown?(cfg: Cfg, ctx: PlatformContext): Promise<void>;
   /** Platform quirks applied to each host before a system's setup. */
   prepare?(cfg: Cfg): Step[];
-  /** Where artifacts go (S3 bucket, registry). */
-  artifactStore?(cfg: Cfg): ArtifactStoreConfig | undefined;
+  /** Where artifacts go (S3 bucket, registry); undefined when the platform has none. */
+  artifactStore?(cfg: Cfg, ctx: PlatformContext): Promise<ArtifactStoreConfig | undefined>;
   /** How long-lived processes start on this platform. */
   launcher?: Launcher;
+}
+
+export interface RunDefaults {
+  concurrency?: number;
+  timeoutMs?: number;
+  /** `fail-fast | continue | max-fail=N%`. */
+  failurePolicy?: string;
+  retries?: number;
 }
 
 export interface PlatformContext {
@@ -185,23 +197,47 @@ export interface PlatformContext {
 }
 
 export interface ArtifactStoreConfig {
-  s3?: { bucket: string; endpoint?: string; region?: string; prefix?: string; forcePathStyle?: boolean };
-  registry?: { url: string; insecure?: boolean };
+  s3?: {
+    bucket: string;
+    endpoint?: string;
+    region?: string;
+    prefix?: string;
+    forcePathStyle?: boolean;
+    /** Only for test servers; real platforms leave it out and the standard AWS chain applies. */
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+  /** `host:port` of an OCI registry. */
+  registry?: { address: string; insecure?: boolean };
 }
 
 /** Starts and stops long-lived processes (background over SSH, srun/sbatch on Slurm). */
 export interface Launcher {
-  start(remote: Remote, spec: ProcessSpec): Promise<{ id: string }>;
-  stop(remote: Remote, id: string): Promise<void>;
-  isRunning(remote: Remote, id: string): Promise<boolean>;
+  /** Start the process unless one of that name runs already (then CommandFailed). */
+  start(remote: Remote, spec: ProcessSpec, signal?: AbortSignal): Promise<ProcessStatus>;
+  /** Stop it (TERM to its process group, then KILL after `graceMs`); safe when it is not running. */
+  stop(remote: Remote, name: string, opts?: { graceMs?: number; signal?: AbortSignal }): Promise<{ wasRunning: boolean }>;
+  status(remote: Remote, name: string, signal?: AbortSignal): Promise<ProcessStatus>;
 }
 
 export interface ProcessSpec {
+  /** Unique per host (e.g. `demo-server`): names its pid, stamp and log files. */
   name: string;
   argv: string[];
   cwd?: string;
   env?: Record<string, string>;
-  logFile?: string;
+  /** What runs (e.g. a digest of the binaries and arguments); `status` reports it back. */
+  stamp?: string;
+}
+
+export interface ProcessStatus {
+  name: string;
+  running: boolean;
+  pid?: number;
+  /** When it is not running: the exit status it ended with, if known. */
+  exitCode?: number;
+  stamp?: string;
+  /** The process's stdout+stderr on the host. */
+  logFile: string;
 }
 
 /** The system contract: what runs. */

@@ -160,10 +160,10 @@ export class StepTimeout extends LabrigError {
   readonly host: string;
   readonly step: string;
   readonly timeoutMs: number;
-  constructor(host: string, step: string, timeoutMs: number) {
-    super(`step ${step} on ${host} did not finish within ${formatMs(timeoutMs)}`, {
-      hint: `The host may be hung or slow; raise the step's timeout if the work is legitimately long.`,
-      retryable: true,
+  constructor(host: string, step: string, timeoutMs: number, opts: { message?: string; hint?: string; retryable?: boolean } = {}) {
+    super(opts.message ?? `step ${step} on ${host} did not finish within ${formatMs(timeoutMs)}`, {
+      hint: opts.hint ?? `The host may be hung or slow; raise the step's timeout if the work is legitimately long.`,
+      retryable: opts.retryable ?? true,
     });
     this.host = host;
     this.step = step;

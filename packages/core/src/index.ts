@@ -25,3 +25,6 @@ export { formatSummary, compressHostNames, type SummaryInput, type SummaryOption
 export { formatDuration, statusLabel } from './render/format.js';
 export { LocalConnector, LOCAL_HOST, type LocalConnectorOptions } from './local/connector.js';
 export { LocalRemote, type LocalRemoteOptions } from './local/remote.js';
+export * from './launch/background.js';
+export * from './launch/ready.js';
+export * from './platform/load.js';

@@ -105,6 +105,8 @@ export interface UpOptions {
   /** Number of hosts (the last N) reachable only through the login host. Default 0. */
   hostsBehindLogin?: number;
   s3?: boolean;
+  /** Buckets the S3 server must have (created when missing). */
+  s3Buckets?: string[];
   registry?: boolean;
   slurm?: boolean;
   /** First address: hosts get 127.0.1.1, 127.0.1.2, ... Default base `127.0.1.0`. */

@@ -69,6 +69,7 @@ export function normalizeOptions(opts: UpOptions): NormalizedOptions {
     s3: opts.s3 ?? false,
     registry: opts.registry ?? false,
     slurm: opts.slurm ?? false,
+    s3Buckets: opts.s3Buckets ?? [],
     addressBase,
     port,
   };
@@ -224,7 +225,7 @@ async function upLocked(o: NormalizedOptions, dir: string, hooks: UpHooks): Prom
     // Services, when asked (each start is idempotent).
     if (o.s3) {
       progress({ kind: 'message', message: 'starting S3' });
-      state.s3 = await startS3(dir);
+      state.s3 = await startS3(dir, { buckets: o.s3Buckets });
     }
     if (o.registry) {
       progress({ kind: 'message', message: 'starting the OCI registry' });

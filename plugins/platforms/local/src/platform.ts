@@ -1,8 +1,13 @@
 import { join } from 'node:path';
 import type { ArtifactStoreConfig, Host, Platform, PlatformContext } from '@labrig/core';
+import { BackgroundLauncher, parseDuration } from '@labrig/core';
 import { down, loadState, up, type TestbedState } from '@labrig/testbed';
 import { configSchema, resolveFromRoot, type LocalPlatformConfig } from './config.js';
 import { hostsFromTestbed } from './inventory.js';
+import { createPool } from './session.js';
+
+/** The bucket `push` uses on the testbed's S3 server. */
+export const LOCAL_BUCKET = 'labrig-artifacts';
 
 function testbedDir(cfg: LocalPlatformConfig, ctx: PlatformContext): string {
   return resolveFromRoot(ctx.root, cfg.testbed.dir);
@@ -19,6 +24,7 @@ export async function startTestbed(cfg: LocalPlatformConfig, ctx: PlatformContex
     login: t.login,
     hostsBehindLogin: t.hostsBehindLogin,
     s3: t.s3,
+    ...(t.s3 ? { s3Buckets: [LOCAL_BUCKET] } : {}),
     registry: t.registry,
     slurm: t.slurm,
   });
@@ -31,16 +37,42 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
   async inventory(cfg, ctx): Promise<Host[]> {
     return hostsFromTestbed(await loadState(testbedDir(cfg, ctx)), cfg.roles);
   },
+  createConnector(cfg, ctx) {
+    return createPool(ctx.root, cfg);
+  },
+  runDefaults(cfg) {
+    return {
+      concurrency: cfg.run.concurrency,
+      timeoutMs: parseDuration(cfg.run.timeout),
+      failurePolicy: cfg.run.failurePolicy,
+      retries: cfg.run.retries,
+    };
+  },
+  launcher: new BackgroundLauncher(),
   async provision(cfg, ctx): Promise<Host[]> {
     return hostsFromTestbed(await startTestbed(cfg, ctx), cfg.roles);
   },
   async teardown(cfg, ctx): Promise<void> {
     await down(testbedDir(cfg, ctx));
   },
-  artifactStore(cfg): ArtifactStoreConfig | undefined {
-    // Endpoints are only known once the testbed runs; callers read them from the testbed state.
+  async artifactStore(cfg, ctx): Promise<ArtifactStoreConfig | undefined> {
     if (!cfg.testbed.s3 && !cfg.testbed.registry) return undefined;
-    return {};
+    // Endpoints are known once the testbed runs: they come from its state.
+    const state = await loadState(testbedDir(cfg, ctx));
+    return {
+      ...(state.s3
+        ? {
+            s3: {
+              bucket: LOCAL_BUCKET,
+              endpoint: state.s3.endpoint,
+              region: state.s3.region,
+              forcePathStyle: true,
+              credentials: { accessKeyId: state.s3.accessKeyId, secretAccessKey: state.s3.secretAccessKey },
+            },
+          }
+        : {}),
+      ...(state.registry ? { registry: { address: state.registry.address, insecure: true } } : {}),
+    };
   },
 };
 

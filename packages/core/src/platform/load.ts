@@ -1,0 +1,92 @@
+/**
+ * Platform instances: `configs/platforms/<name>/platform.toml` names its plugin module
+ * (`platform = "@labrig/platform-local"`); the module's default export implements `Platform`.
+ * Third-party platforms are just packages that export the same contract.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { Platform, PlatformContext } from '../contracts.js';
+import { parseToml, readConfigText, validateConfig } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+
+export const PLATFORMS_DIR = 'configs/platforms';
+export const PLATFORM_FILE = 'platform.toml';
+
+export interface PlatformInstance<Cfg = unknown> {
+  /** Folder name: the Nx configuration name (`--configuration=local`). */
+  name: string;
+  /** The platform file, relative to the workspace root. */
+  file: string;
+  module: string;
+  platform: Platform<Cfg>;
+  cfg: Cfg;
+  ctx: PlatformContext;
+}
+
+/** `configs/platforms/<name>/platform.toml`, relative to the root. */
+export function platformFileOf(name: string): string {
+  return `${PLATFORMS_DIR}/${name}/${PLATFORM_FILE}`;
+}
+
+/** Names of the platform folders that have a platform file (sorted). Reads directories only. */
+export function listPlatforms(root: string): string[] {
+  const dir = join(root, PLATFORMS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, PLATFORM_FILE)))
+    .map((d) => d.name)
+    .sort();
+}
+
+function isPlatform(x: unknown): x is Platform {
+  const p = x as Partial<Platform> | undefined;
+  return !!p && typeof p.name === 'string' && typeof p.inventory === 'function' && typeof p.createConnector === 'function' && typeof p.configSchema === 'object';
+}
+
+/** Load and validate a platform instance; every failure is a ConfigError naming the file. */
+export async function loadPlatform<Cfg = unknown>(
+  root: string,
+  name: string,
+  opts: { importModule?: ModuleImporter } = {},
+): Promise<PlatformInstance<Cfg>> {
+  const file = platformFileOf(name);
+  if (!existsSync(join(root, file))) {
+    const known = listPlatforms(root);
+    throw new ConfigError(file, '', 'file not found', {
+      hint: known.length
+        ? `Use one of the configured platforms (--configuration=${known.join('|')}), or create ${file}.`
+        : `Create ${file} (see configs/platforms/local/platform.toml for an example).`,
+    });
+  }
+  const data = parseToml(readConfigText(join(root, file), { displayPath: file }), file);
+  const module = data['platform'];
+  if (typeof module !== 'string' || module === '') {
+    throw new ConfigError(file, 'platform', 'missing required field `platform` (the plugin module, e.g. "@labrig/platform-local")');
+  }
+  let mod: { default?: unknown; platform?: unknown };
+  try {
+    mod = (await (opts.importModule ?? importModule)(root, module)) as typeof mod;
+  } catch (cause) {
+    throw new ConfigError(file, 'platform', `cannot load the platform module "${module}": ${(cause as Error).message}`, {
+      hint: `Install it (npm install ${module}) or fix the name.`,
+      cause,
+    });
+  }
+  const platform = mod.default ?? mod.platform;
+  if (!isPlatform(platform)) {
+    throw new ConfigError(file, 'platform', `"${module}" does not export a platform (default export with name, configSchema, inventory, createConnector)`);
+  }
+  const cfg = validateConfig<Cfg>(data, file, platform.configSchema);
+  return { name, file, module, platform: platform as Platform<Cfg>, cfg, ctx: { root, stateDir: join(root, '.labrig', 'state', name) } };
+}
+
+/** How plugin modules are loaded; hosts such as Nx executors pass their own (TypeScript) loader. */
+export type ModuleImporter = (root: string, module: string) => Promise<unknown>;
+
+/** Native `import()` of a module name, resolved from the workspace root. */
+export const importModule: ModuleImporter = async (root, module) => {
+  const resolved = createRequire(join(root, 'package.json')).resolve(module);
+  return import(pathToFileURL(resolved).href);
+};

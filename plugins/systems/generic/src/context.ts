@@ -1,0 +1,63 @@
+/** Everything a system target needs: the system file, the platform instance, the inventory, roles. */
+import { join } from 'node:path';
+import type { Host, PlatformInstance } from '@labrig/core';
+import { ConfigError, OptionError, listPlatforms, loadPlatform } from '@labrig/core';
+import { assignRoles } from './roles.js';
+import { loadSystemFile, systemName, type SystemFile } from './system-file.js';
+import { expand } from './template.js';
+import { resolveEnv } from './plan.js';
+import { importPluginModule } from './import-plugin.js';
+
+export interface SystemContext {
+  root: string;
+  /** targets/<name> */
+  projectRoot: string;
+  name: string;
+  /** The system file, relative to the root. */
+  file: string;
+  sys: SystemFile;
+  /** Build outputs: <root>/dist/<projectRoot>. */
+  outDir: string;
+  platform: PlatformInstance;
+  inventory: Host[];
+  roles: Record<string, Host[]>;
+  /** Install folder on the hosts (relative to the login home). */
+  dir: string;
+  /** The system-wide env, secrets resolved. */
+  env: Record<string, string>;
+  /** Secret values (redacted from logs, journal, output). */
+  secrets: string[];
+  missingSecrets: string[];
+}
+
+export function outDirOf(root: string, projectRoot: string): string {
+  return join(root, 'dist', projectRoot);
+}
+
+/** The platform a target runs on: its Nx configuration. */
+export function requirePlatformName(root: string, platform: string | undefined): string {
+  if (platform) return platform;
+  const known = listPlatforms(root);
+  throw new OptionError('configuration', platform, `a platform: ${known.length ? known.join(' | ') : '(none configured under configs/platforms/)'} (e.g. --configuration=${known[0] ?? 'local'})`);
+}
+
+export async function openSystem(root: string, projectRoot: string, platformName: string, opts: { requireSecrets?: boolean } = {}): Promise<SystemContext> {
+  const sys = loadSystemFile(root, projectRoot);
+  const name = systemName(projectRoot);
+  const file = `${projectRoot}/system.toml`;
+  const platform = await loadPlatform(root, platformName, { importModule: importPluginModule });
+  const inventory = await platform.platform.inventory(platform.cfg, platform.ctx);
+  const roles = assignRoles(sys, inventory, file);
+  const dir = expand(sys.deploy.dir, { system: name }, { file, field: 'deploy.dir' });
+  const ctx: SystemContext = {
+    root, projectRoot, name, file, sys, outDir: outDirOf(root, projectRoot), platform, inventory, roles, dir,
+    env: {}, secrets: [], missingSecrets: [],
+  };
+  ctx.env = resolveEnv(ctx, sys.env, 'env');
+  if (opts.requireSecrets && ctx.missingSecrets.length > 0) {
+    throw new ConfigError(file, ctx.missingSecrets[0]!.split(' ')[0]!, `the secret ${ctx.missingSecrets[0]} is not set in labrig's environment`, {
+      hint: 'Export it before running (it is passed to the hosts and redacted; labrig never writes it to disk).',
+    });
+  }
+  return ctx;
+}

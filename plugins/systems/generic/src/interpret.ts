@@ -1,0 +1,197 @@
+/** Plans → engine steps (and → text for --dry-run). */
+import type { Host, Launcher, Remote, RunResult, Step, StepContext } from '@labrig/core';
+import { BackgroundLauncher, CommandFailed, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, runSteps, waitReady } from '@labrig/core';
+import type { SystemContext } from './context.js';
+import type { Action, PlannedStep, SkipWhen } from './plan.js';
+import { fetchArtifact } from './store.js';
+
+export interface RunOverrides {
+  output?: 'auto' | 'tty' | 'plain' | 'json';
+  failurePolicy?: string;
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+/** What one host did in one step. */
+export interface ActionsOutput {
+  /** Bytes copied or fetched onto the host. */
+  bytes: number;
+  ran: number;
+  skipped: number;
+  started?: { name: string; pid?: number; readyMs: number };
+  process?: { name: string; running: boolean; pid?: number; stamp?: string; logFile: string };
+  stdout: string;
+}
+
+function launcherOf(ctx: SystemContext): Launcher {
+  return ctx.platform.platform.launcher ?? new BackgroundLauncher();
+}
+
+async function skipHolds(ctx: SystemContext, remote: Remote, w: SkipWhen, signal: AbortSignal): Promise<boolean> {
+  if (w.kind === 'file-equals') {
+    const r = await remote.exec(['cat', w.path], { allowFailure: true, signal });
+    return r.exitCode === 0 && r.stdout === w.content;
+  }
+  if (w.kind === 'files-match') {
+    const r = await remote.exec(['sha256sum', '--', ...w.files.map((f) => f.path)], { allowFailure: true, signal });
+    if (r.exitCode !== 0) return false;
+    const got = new Map(r.stdout.trim().split('\n').map((l) => [l.slice(66), l.slice(0, 64)]));
+    return w.files.every((f) => got.get(f.path) === f.sha256);
+  }
+  const st = await launcherOf(ctx).status(remote, w.name, signal);
+  return st.running && st.stamp === w.stamp;
+}
+
+async function runActions(ctx: SystemContext, c: StepContext, actions: Action[]): Promise<ActionsOutput> {
+  const out: ActionsOutput = { bytes: 0, ran: 0, skipped: 0, stdout: '' };
+  const { remote, signal } = c;
+  const launcher = launcherOf(ctx);
+  for (const a of actions) {
+    switch (a.kind) {
+      case 'run': {
+        if (a.check) {
+          const chk = await remote.exec(a.check, { allowFailure: true, signal, env: a.env });
+          if (chk.exitCode === 0) {
+            out.skipped++;
+            continue;
+          }
+        }
+        const r = await remote.exec(a.argv, { signal, env: a.env });
+        out.stdout += r.stdout;
+        out.ran++;
+        break;
+      }
+      case 'put': {
+        const r = await remote.putFile(a.local, a.remote, { mode: a.mode, signal });
+        if (r.sha256 !== a.sha256) throw new Error(`${a.local} changed since the build (sha256 ${r.sha256}, expected ${a.sha256}): run the build target again`);
+        out.bytes += r.transferred ? r.bytes : 0;
+        break;
+      }
+      case 'fetch': {
+        out.bytes += await fetchArtifact(ctx, remote, a, signal);
+        break;
+      }
+      case 'start': {
+        const before = await launcher.status(remote, a.spec.name, signal);
+        if (before.running) await launcher.stop(remote, a.spec.name, { signal });
+        const st = await launcher.start(remote, a.spec, signal);
+        let readyMs = 0;
+        if (a.probe) {
+          const r = await waitReady(remote, a.probe, {
+            what: a.what,
+            timeoutMs: a.timeoutMs,
+            signal,
+            // A process that exited will never be ready: fail with its exit status and last output.
+            alive: async () => {
+              const now = await launcher.status(remote, a.spec.name, signal);
+              if (now.running) return true;
+              const tail = await remote.exec(['tail', '-n', '5', now.logFile.replace(/^~\//, '')], { allowFailure: true, signal });
+              throw new CommandFailed(remote.host.name, quote(a.spec.argv), { exitCode: now.exitCode ?? null, signal: null, stderr: tail.stdout }, {
+                hint: `${a.what} exited before it was ready; its log on ${remote.host.name} is ${now.logFile}.`,
+              });
+            },
+          });
+          readyMs = r.waitedMs;
+        }
+        out.started = { name: a.spec.name, ...(st.pid !== undefined ? { pid: st.pid } : {}), readyMs };
+        break;
+      }
+      case 'stop':
+        await launcher.stop(remote, a.name, { signal });
+        break;
+      case 'process-status': {
+        const st = await launcher.status(remote, a.name, signal);
+        out.process = st;
+        if (!st.running) throw new Error(`${a.name} is not running on ${remote.host.name} (log: ${st.logFile})`);
+        break;
+      }
+      case 'write-file':
+        await remote.exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"', 'sh', a.path, a.content], { signal });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Engine steps for a plan. */
+export function toEngineSteps(ctx: SystemContext, planned: PlannedStep[]): Step[] {
+  return planned.map(
+    (p): Step<ActionsOutput> => ({
+      name: p.name,
+      title: p.title,
+      hosts: (h: Host) => p.hosts.some((x) => x.name === h.name),
+      ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+      ...(p.skipWhen
+        ? {
+            check: async (c: StepContext) => {
+              const w = p.skipWhen!(c.host);
+              return (await skipHolds(ctx, c.remote, w, c.signal)) ? { done: true as const, output: { bytes: 0, ran: 0, skipped: 1, stdout: '' } } : false;
+            },
+          }
+        : {}),
+      run: (c) => runActions(ctx, c, p.actions(c.host)),
+    }),
+  );
+}
+
+/** Run a plan on its hosts through the engine with the platform's connector and defaults. */
+export async function runPlanned(ctx: SystemContext, planned: PlannedStep[], title: string, o: RunOverrides = {}): Promise<RunResult> {
+  const { platform, cfg, ctx: pctx } = ctx.platform;
+  const defaults = platform.runDefaults?.(cfg) ?? {};
+  const connector = platform.createConnector(cfg, pctx);
+  const hosts = ctx.inventory.filter((h) => planned.some((p) => p.hosts.some((x) => x.name === h.name)));
+  try {
+    return await runSteps(toEngineSteps(ctx, planned), {
+      root: ctx.root,
+      hosts,
+      connector,
+      title,
+      concurrency: o.concurrency ?? defaults.concurrency,
+      timeoutMs: o.timeoutMs ?? defaults.timeoutMs,
+      failurePolicy: parseFailurePolicy(o.failurePolicy ?? defaults.failurePolicy ?? 'fail-fast'),
+      output: createRenderer(o.output ?? 'auto'),
+      secrets: ctx.secrets,
+    });
+  } finally {
+    await connector.close();
+  }
+}
+
+function describeAction(a: Action): string {
+  switch (a.kind) {
+    case 'run':
+      return `run ${quote(a.argv)}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}`;
+    case 'put':
+      return `copy ${a.name} -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)})`;
+    case 'fetch':
+      return `fetch ${a.name} from the store -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)})`;
+    case 'start':
+      return `start ${a.spec.name}: ${quote(a.spec.argv)}${a.probe ? `; ready when ${describeProbe(a.probe)} (timeout ${formatMs(a.timeoutMs)})` : ''}`;
+    case 'stop':
+      return `stop ${a.name}`;
+    case 'process-status':
+      return `status of ${a.name}`;
+    case 'write-file':
+      return `write ${a.path}`;
+  }
+}
+
+function describeSkip(w: SkipWhen): string {
+  if (w.kind === 'file-equals') return `${w.path} holds this stamp`;
+  if (w.kind === 'files-match') return `the host has ${w.files.length === 1 ? 'this file' : 'these files'} already`;
+  return `${w.name} runs with this stamp`;
+}
+
+/** The exact plan, host by host, without touching a host. */
+export function formatPlan(ctx: SystemContext, target: string, planned: PlannedStep[]): string {
+  const lines = [`${target} plan for ${ctx.name} on ${ctx.platform.name} (dry run: nothing is done)`];
+  for (const p of planned) {
+    lines.push(`== ${p.name}: ${p.title}`);
+    for (const h of p.hosts) {
+      const skip = p.skipWhen ? ` [skipped when ${describeSkip(p.skipWhen(h))}]` : '';
+      lines.push(`  ${h.name}${skip}`);
+      for (const a of p.actions(h)) lines.push(`    ${describeAction(a)}`);
+    }
+  }
+  return lines.join('\n');
+}

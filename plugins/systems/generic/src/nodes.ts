@@ -1,0 +1,99 @@
+/**
+ * createNodesV2: each targets/<name>/system.toml whose `system` is "@labrig/system-generic"
+ * becomes the Nx project <name> with build, push, setup, deploy, stop, status, logs, exec,
+ * teardown, one target per [tasks.<name>], and one Nx configuration per platform folder under
+ * configs/platforms/. Reads files only: no process is spawned while the graph is built.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
+import { parse } from 'smol-toml';
+import { listPlatforms } from '@labrig/core';
+
+export const SYSTEM_MODULE = '@labrig/system-generic';
+
+interface Peek {
+  system?: unknown;
+  sources?: unknown;
+  tasks?: Record<string, { description?: string }>;
+}
+
+function peek(path: string): Peek | undefined {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return parse(text) as Peek;
+  } catch {
+    // Invalid TOML still becomes a project: its targets then report the error with line and column.
+    return /^\s*system\s*=\s*["']@labrig\/system-generic["']/m.test(text) ? { system: SYSTEM_MODULE } : undefined;
+  }
+}
+
+export function systemTargets(projectRoot: string, platforms: string[], doc: Peek): Record<string, TargetConfiguration> {
+  const configurations = Object.fromEntries(platforms.map((p) => [p, { platform: p }]));
+  const defaultConfiguration = platforms.includes('local') ? 'local' : undefined;
+  const onPlatform = (executor: string, description: string, extra: Partial<TargetConfiguration> = {}): TargetConfiguration => ({
+    executor: `${SYSTEM_MODULE}:${executor}`,
+    options: {},
+    configurations,
+    ...(defaultConfiguration ? { defaultConfiguration } : {}),
+    cache: false,
+    metadata: { description, technologies: ['labrig'] },
+    ...extra,
+  });
+  const sources = Array.isArray(doc.sources) ? (doc.sources as string[]) : ['src/**/*'];
+  const targets: Record<string, TargetConfiguration> = {
+    build: {
+      executor: `${SYSTEM_MODULE}:build`,
+      options: {},
+      cache: true,
+      inputs: [...sources.map((g) => `{projectRoot}/${g}`), '{projectRoot}/system.toml'],
+      outputs: ['{workspaceRoot}/dist/{projectRoot}'],
+      metadata: { description: 'Build binaries and images into dist/ (Nx-cached).', technologies: ['labrig'] },
+    },
+    push: onPlatform('push', "Upload artifacts to the platform's store and images to its registry (by content).", { dependsOn: ['build'] }),
+    setup: onPlatform('setup', 'Prepare every host (skipped where the setup stamp matches).'),
+    deploy: onPlatform('deploy', 'Install artifacts and start each role, waiting until it is ready.', {
+      // --dry-run (and the other run options) reach push and setup; build never touches a host.
+      dependsOn: ['build', { target: 'push', params: 'forward' }, { target: 'setup', params: 'forward' }],
+    }),
+    stop: onPlatform('stop', "Stop every role's processes."),
+    status: onPlatform('status', "Each role's processes and the status command."),
+    logs: onPlatform('logs', "Print the end of each role's process log."),
+    exec: onPlatform('exec', "Run --cmd on the system's hosts (--roles to pick)."),
+    teardown: onPlatform('teardown', 'Stop the system, then release what the platform provisioned.'),
+    noop: { executor: 'nx:noop', cache: false, metadata: { description: "Does nothing: Nx's own floor, for benchmarks." } },
+  };
+  for (const [name, t] of Object.entries(doc.tasks ?? {})) {
+    if (targets[name]) continue; // reported by the executors' validation
+    targets[name] = onPlatform('task', t.description ?? `Task ${name}`, { options: { task: name } });
+  }
+  return targets;
+}
+
+export const createNodesV2: CreateNodesV2 = [
+  'targets/*/system.toml',
+  async (files: readonly string[], _options: unknown, context: CreateNodesContextV2) => {
+    const platforms = listPlatforms(context.workspaceRoot);
+    return files.flatMap((f) => {
+      const doc = peek(join(context.workspaceRoot, f));
+      if (!doc || doc.system !== SYSTEM_MODULE) return [];
+      const root = dirname(f);
+      return [
+        [
+          f,
+          {
+            projects: {
+              [root]: {
+                name: basename(root),
+                root,
+                projectType: 'application' as const,
+                tags: ['type:system', 'system:generic'],
+                targets: systemTargets(root, platforms, doc),
+              },
+            },
+          },
+        ] as const,
+      ];
+    });
+  },
+];

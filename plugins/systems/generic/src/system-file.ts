@@ -1,0 +1,71 @@
+/** targets/<name>/system.toml: types, loading (validated against system.schema.json). */
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile } from '@labrig/core';
+import schema from './system.schema.json' with { type: 'json' };
+
+export type EnvValue = string | { secret: string };
+
+export interface Probe {
+  port?: number;
+  address?: string;
+  file?: string;
+  command?: string[];
+  log?: string;
+  timeout: string;
+}
+
+export interface RoleSpec {
+  hosts: { names?: string[]; indexes?: number[]; platformRoles?: string[]; labels?: Record<string, string> };
+  start?: string[];
+  ready?: Probe;
+  env?: Record<string, EnvValue>;
+}
+
+export interface SystemFile {
+  system: '@labrig/system-generic';
+  version: string;
+  description?: string;
+  sources: string[];
+  build: { command: string[]; outputs: string[] };
+  artifacts: { name: string; path: string; roles?: string[]; mode: string }[];
+  images: { name: string; files: { src: string; dest: string }[]; entrypoint: string[] }[];
+  deploy: { distribution: 'ssh' | 'store'; dir: string };
+  env: Record<string, EnvValue>;
+  setup: { name: string; roles?: string[]; command: string[]; check?: string[] }[];
+  roles: Record<string, RoleSpec>;
+  tasks: Record<string, { role: string; command: string[]; description?: string; timeout: string }>;
+  status?: { command?: string[]; roles?: string[] };
+}
+
+export const systemSchema: object = schema;
+export const SYSTEM_FILE = 'system.toml';
+
+/** Load targets/<name>/system.toml and check what the schema cannot (role references). */
+export function loadSystemFile(root: string, projectRoot: string): SystemFile {
+  const file = `${projectRoot}/${SYSTEM_FILE}`;
+  const sys = loadConfigFile<SystemFile>(join(root, file), schema, { displayPath: file });
+  const roles = Object.keys(sys.roles);
+  const checkRoles = (field: string, names: string[] | undefined) => {
+    for (const [i, r] of (names ?? []).entries()) {
+      if (!roles.includes(r)) {
+        throw new ConfigError(file, `${field}[${i}]`, `unknown role \`${r}\`; the roles are: ${roles.join(', ')}`);
+      }
+    }
+  };
+  sys.artifacts.forEach((a, i) => checkRoles(`artifacts[${i}].roles`, a.roles));
+  sys.setup.forEach((s, i) => checkRoles(`setup[${i}].roles`, s.roles));
+  checkRoles('status.roles', sys.status?.roles);
+  for (const [name, t] of Object.entries(sys.tasks)) {
+    if (!roles.includes(t.role)) throw new ConfigError(file, `tasks.${name}.role`, `unknown role \`${t.role}\`; the roles are: ${roles.join(', ')}`);
+  }
+  const reserved = ['build', 'push', 'setup', 'deploy', 'stop', 'status', 'logs', 'exec', 'teardown'];
+  for (const name of Object.keys(sys.tasks)) {
+    if (reserved.includes(name)) throw new ConfigError(file, `tasks.${name}`, `\`${name}\` is a built-in target; name the task differently`);
+  }
+  return sys;
+}
+
+/** The system's name: its target folder's name. */
+export function systemName(projectRoot: string): string {
+  return projectRoot.split('/').pop() ?? projectRoot;
+}
