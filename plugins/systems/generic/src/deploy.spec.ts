@@ -1,0 +1,174 @@
+/**
+ * The generic system end to end on the local platform (real sshd hosts, S3 API server, OCI
+ * registry): build, push, setup, deploy of the demo, the load task, a second run that skips
+ * everything, a source change that redeploys only what uses it, and failing readiness.
+ * Assertions come from the runs' journals and logs. Hosts on 127.0.34.x:2334.
+ */
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ExecutorContext } from '@nx/devkit';
+import { readJournal, runsDir } from '@labrig/core';
+import { down, up } from '@labrig/testbed';
+import buildExecutor from './executors/build/executor.js';
+import deployExecutor from './executors/deploy/executor.js';
+import pushExecutor from './executors/push/executor.js';
+import setupExecutor from './executors/setup/executor.js';
+import statusExecutor from './executors/status/executor.js';
+import stopExecutor from './executors/stop/executor.js';
+import taskExecutor from './executors/task/executor.js';
+
+const workspace = join(import.meta.dirname, '../../../..');
+let root: string;
+let tbDir: string;
+const o = { platform: 'e2e', output: 'plain' as const };
+const ctxFor = (project: string): ExecutorContext =>
+  ({ root, projectName: project, projectsConfigurations: { version: 2, projects: { [project]: { root: `targets/${project}` } } } }) as unknown as ExecutorContext;
+
+type Ev = Record<string, unknown>;
+/** Journal events of the newest run with this title. */
+async function lastRun(title: string): Promise<{ dir: string; events: Ev[] }> {
+  const base = runsDir(root);
+  const ids = readdirSync(base).filter((d) => /^\d{8}-/.test(d)).sort().reverse();
+  for (const id of ids) {
+    const events = await readJournal(join(base, id));
+    if (events[0]?.['title'] === title) return { dir: join(base, id), events };
+  }
+  throw new Error(`no run titled ${title}`);
+}
+const statuses = (events: Ev[], step: string) =>
+  Object.fromEntries(events.filter((e) => e['type'] === 'host-end' && e['step'] === step).map((e) => [e['host'], e['status']]));
+
+/** Run an executor with its output captured (it is long); fail the test with it when it fails. */
+async function run(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; out: string }> {
+  const out: string[] = [];
+  const spies = [
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
+    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
+    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
+  ];
+  try {
+    return { ...(await fn()), out: out.join('\n') };
+  } finally {
+    for (const s of spies) s.mockRestore();
+  }
+}
+async function ok(fn: () => Promise<{ success: boolean }>): Promise<string> {
+  const r = await run(fn);
+  if (!r.success) throw new Error(`executor failed:\n${r.out.slice(-4000)}`);
+  return r.out;
+}
+
+beforeAll(async () => {
+  mkdirSync(join(workspace, 'tmp'), { recursive: true });
+  root = mkdtempSync(join(workspace, 'tmp', 'e2e-generic-')); // inside the workspace: plugins resolve from its node_modules
+  tbDir = mkdtempSync(join(tmpdir(), 'labrig-e2e-tb-'));
+  chmodSync(tbDir, 0o755);
+  mkdirSync(join(root, 'configs/platforms/e2e'), { recursive: true });
+  writeFileSync(
+    join(root, 'configs/platforms/e2e/platform.toml'),
+    ['platform = "@labrig/platform-local"', '[testbed]', 'hosts = 4', `dir = ${JSON.stringify(tbDir)}`, 'addressBase = "127.0.34.0"', 'port = 2334', 's3 = true', 'registry = true', '[run]', 'timeout = "1m"'].join('\n'),
+  );
+  cpSync(join(workspace, 'targets/demo/system.toml'), join(root, 'targets/demo/system.toml'));
+  cpSync(join(workspace, 'targets/demo/src'), join(root, 'targets/demo/src'), { recursive: true });
+  await up({ dir: tbDir, hosts: 4, addressBase: '127.0.34.0', port: 2334, s3: true, registry: true, s3Buckets: ['labrig-artifacts'] });
+}, 180_000);
+
+afterAll(async () => {
+  if (root) await run(() => stopExecutor(o, ctxFor('demo')));
+  if (tbDir) await down(tbDir);
+  rmSync(root, { recursive: true, force: true });
+  rmSync(tbDir, { recursive: true, force: true });
+});
+
+describe('demo on the local platform', () => {
+  it('first deploy: everything runs and the demo answers requests', async () => {
+    await ok(() => buildExecutor({}, ctxFor('demo')));
+    const push = await ok(() => pushExecutor(o, ctxFor('demo')));
+    expect(push).toMatch(/kvserver: uploaded \d+ bytes/);
+    expect(push).toMatch(/image kvserver: pushed/);
+    await ok(() => setupExecutor(o, ctxFor('demo')));
+    expect(statuses((await lastRun('demo:setup')).events, 'setup')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok', 'tb-2': 'ok', 'tb-3': 'ok' });
+    await ok(() => deployExecutor(o, ctxFor('demo')));
+    const deploy = (await lastRun('demo:deploy')).events;
+    expect(statuses(deploy, 'start:server')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok' });
+    expect(statuses(deploy, 'install:client')).toEqual({ 'tb-2': 'ok', 'tb-3': 'ok' });
+    const load = await ok(() => taskExecutor({ ...o, task: 'load' }, ctxFor('demo')));
+    const results = [...load.matchAll(/\[(tb-\d)\] (\{.*\})/g)].map((m) => [m[1], JSON.parse(m[2]!)] as const);
+    expect(results.map(([h]) => h).sort()).toEqual(['tb-2', 'tb-3']);
+    for (const [, r] of results) {
+      expect(r.errors).toBe(0);
+      expect(r.ops).toBeGreaterThan(1000);
+      expect(r.servers).toEqual(['127.0.34.1:7000', '127.0.34.2:7000']);
+    }
+  });
+
+  it('second run with nothing changed: push sends nothing, setup and deploy skip every host', async () => {
+    const push = await ok(() => pushExecutor(o, ctxFor('demo')));
+    expect(push).toMatch(/kvserver: already in the store/);
+    expect(push).toMatch(/kvload: already in the store/);
+    expect(push).toMatch(/image kvserver: already in the registry/);
+    expect(push).not.toMatch(/uploaded \d+ bytes/);
+    await ok(() => setupExecutor(o, ctxFor('demo')));
+    expect(Object.values(statuses((await lastRun('demo:setup')).events, 'setup'))).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+    await ok(() => deployExecutor(o, ctxFor('demo')));
+    const deploy = (await lastRun('demo:deploy')).events;
+    for (const step of ['install:server', 'start:server', 'install:client']) {
+      expect(new Set(Object.values(statuses(deploy, step)))).toEqual(new Set(['skipped']));
+    }
+  });
+
+  it('a changed load-generator source: only kvload is uploaded and installed; servers keep running', async () => {
+    const pidsBefore = await ok(() => statusExecutor(o, ctxFor('demo')));
+    // A change that reaches the binary (a comment would not: the build is reproducible).
+    appendFileSync(join(root, 'targets/demo/src/kvload.c'), '\n__attribute__((used)) static const char labrig_changed[] = "changed";\n');
+    await ok(() => buildExecutor({}, ctxFor('demo')));
+    const push = await ok(() => pushExecutor(o, ctxFor('demo')));
+    expect(push).toMatch(/kvload: uploaded \d+ bytes/);
+    expect(push).toMatch(/kvserver: already in the store/);
+    await ok(() => deployExecutor(o, ctxFor('demo')));
+    const deploy = (await lastRun('demo:deploy')).events;
+    expect(statuses(deploy, 'install:client')).toEqual({ 'tb-2': 'ok', 'tb-3': 'ok' });
+    expect(statuses(deploy, 'install:server')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped' });
+    expect(statuses(deploy, 'start:server')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped' });
+    const pidsAfter = await ok(() => statusExecutor(o, ctxFor('demo')));
+    const pids = (s: string) => [...s.matchAll(/(tb-\d)\s+demo-server\s+running pid (\d+)/g)].map((m) => `${m[1]}:${m[2]}`).sort();
+    expect(pids(pidsAfter)).toHaveLength(2);
+    expect(pids(pidsAfter)).toEqual(pids(pidsBefore));
+  });
+
+  it('readiness that never passes is a TIMEOUT naming role and probe; a start that exits shows its exit and stderr', async () => {
+    mkdirSync(join(root, 'targets/bad'), { recursive: true });
+    writeFileSync(
+      join(root, 'targets/bad/system.toml'),
+      [
+        'system = "@labrig/system-generic"',
+        '[build]',
+        'command = ["sh", "-c", "mkdir -p \\"$0\\" && echo x > \\"$0/x\\"", "{out}"]',
+        'outputs = ["x"]',
+        '[roles.slow]',
+        'hosts = { indexes = [0] }',
+        'start = ["sleep", "60"]',
+        'ready = { port = 7999, timeout = "2s" }',
+        '[roles.dies]',
+        'hosts = { indexes = [1] }',
+        'start = ["sh", "-c", "echo boom >&2; exit 3"]',
+        'ready = { port = 7998, timeout = "20s" }',
+      ].join('\n'),
+    );
+    await ok(() => buildExecutor({}, ctxFor('bad')));
+    const t0 = Date.now();
+    const r = await run(() => deployExecutor({ ...o, failurePolicy: 'continue' }, ctxFor('bad')));
+    expect(r.success).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const events = (await lastRun('bad:deploy')).events;
+    const end = (step: string) => events.find((e) => e['type'] === 'host-end' && e['step'] === step) as { error?: { code: string; message: string } };
+    expect(end('start:slow').error?.code).toBe('TIMEOUT');
+    expect(end('start:slow').error?.message).toMatch(/role slow on tb-0 was not ready within 2 s: waited for port 127\.0\.34\.1:7999/);
+    expect(end('start:dies').error?.code).toBe('COMMAND_FAILED');
+    expect(end('start:dies').error?.message).toMatch(/exited with 3/);
+    expect(end('start:dies').error?.message).toContain('boom');
+    await run(() => stopExecutor(o, ctxFor('bad')));
+  });
+});
