@@ -528,11 +528,12 @@ static void conn_watch(struct conn *c, uint32_t events)
 
 static void conn_free(struct conn *c)
 {
+    /* Count first: once the client sees the close, STATS must agree. */
+    atomic_fetch_sub_explicit(&stat_conns, 1, memory_order_relaxed);
     close(c->fd);
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
-    atomic_fetch_sub_explicit(&stat_conns, 1, memory_order_relaxed);
 }
 
 static void conn_close(struct conn *c, const char *why)
@@ -629,7 +630,7 @@ static void usage(FILE *f)
     fputs("usage: kvserver --port P [--bind ADDR] [--threads N] [--ready-file PATH] [--log PATH]\n"
           "  --port P           TCP port to listen on (1..65535; required)\n"
           "  --bind ADDR        numeric IPv4/IPv6 address to listen on (default 0.0.0.0)\n"
-          "  --threads N        worker threads serving connections (default: online CPUs, max 64)\n"
+          "  --threads N        worker threads serving connections, 1..256 (default: online CPUs, at most 64)\n"
           "  --ready-file PATH  write the pid here once listening; removed on exit\n"
           "  --log PATH         append an event log (connections, errors) here\n",
           f);
