@@ -28,3 +28,4 @@ export { LocalRemote, type LocalRemoteOptions } from './local/remote.js';
 export * from './launch/background.js';
 export * from './launch/ready.js';
 export * from './platform/load.js';
+export * from './render/report-error.js';

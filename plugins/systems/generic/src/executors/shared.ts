@@ -1,8 +1,10 @@
 /** What every system executor shares: finding the project, opening the system, reporting errors. */
 import type { ExecutorContext } from '@nx/devkit';
-import { isLabrigError, parseDuration, parseFailurePolicy } from '@labrig/core';
+import { parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
 import { openSystem, requirePlatformName, type SystemContext } from '../context.js';
 import type { RunOverrides } from '../interpret.js';
+
+export { reportError };
 
 export interface CommonOptions {
   /** The platform folder under configs/platforms (set by --configuration). */
@@ -32,13 +34,6 @@ export function runOverrides(o: CommonOptions): RunOverrides {
   };
 }
 
-export function reportError(err: unknown): { success: false } {
-  if (isLabrigError(err)) {
-    console.error(`✖ ${err.message}`);
-    console.error(`  hint: ${err.hint}`);
-  } else console.error(`✖ ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return { success: false };
-}
 
 /** Open the system on its platform, run `fn`, turn errors into a clear failure. */
 export async function withSystem(

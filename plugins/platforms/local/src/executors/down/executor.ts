@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
-import { reportError } from '../report-error.js';
+import { reportError } from '@labrig/core';
 import type { DownExecutorOptions } from './schema.js';
 
 export default async function downExecutor(o: DownExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {

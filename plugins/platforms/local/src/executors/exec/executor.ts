@@ -4,7 +4,7 @@ import { OptionError, createRenderer, formatSummary, parseDuration, parseFailure
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
 import { runCommand, type RunCommandOptions } from '../../run-command.js';
-import { reportError } from '../report-error.js';
+import { reportError } from '@labrig/core';
 import type { ExecExecutorOptions } from './schema.js';
 
 const list = (s: string | undefined): string[] | undefined =>

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import type { Host } from '@labrig/core';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
-import { reportError } from '../report-error.js';
+import { reportError } from '@labrig/core';
 import type { HostsExecutorOptions } from './schema.js';
 
 export function formatInventory(hosts: Host[]): string {

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { OptionError } from '@labrig/core';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { platformContext, startTestbed } from '../../platform.js';
-import { reportError } from '../report-error.js';
+import { reportError } from '@labrig/core';
 import type { UpExecutorOptions } from './schema.js';
 
 export function normalizeOptions(o: UpExecutorOptions): Required<Pick<UpExecutorOptions, 'config'>> & UpExecutorOptions {
