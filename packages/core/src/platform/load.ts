@@ -3,7 +3,7 @@
  * (`platform = "@labrig/platform-local"`); the module's default export implements `Platform`.
  * Third-party platforms are just packages that export the same contract.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -11,8 +11,8 @@ import type { Platform, PlatformContext } from '../contracts.js';
 import { parseToml, readConfigText, validateConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 
-export const PLATFORMS_DIR = 'configs/platforms';
-export const PLATFORM_FILE = 'platform.toml';
+export { PLATFORMS_DIR, PLATFORM_FILE, platformFileOf, listPlatforms } from './list.js';
+import { listPlatforms, platformFileOf } from './list.js';
 
 export interface PlatformInstance<Cfg = unknown> {
   /** Folder name: the Nx configuration name (`--configuration=local`). */
@@ -23,21 +23,6 @@ export interface PlatformInstance<Cfg = unknown> {
   platform: Platform<Cfg>;
   cfg: Cfg;
   ctx: PlatformContext;
-}
-
-/** `configs/platforms/<name>/platform.toml`, relative to the root. */
-export function platformFileOf(name: string): string {
-  return `${PLATFORMS_DIR}/${name}/${PLATFORM_FILE}`;
-}
-
-/** Names of the platform folders that have a platform file (sorted). Reads directories only. */
-export function listPlatforms(root: string): string[] {
-  const dir = join(root, PLATFORMS_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, PLATFORM_FILE)))
-    .map((d) => d.name)
-    .sort();
 }
 
 function isPlatform(x: unknown): x is Platform {

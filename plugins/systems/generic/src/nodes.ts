@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
 import { parse } from 'smol-toml';
-import { listPlatforms } from '@labrig/core';
+import { listPlatforms } from '@labrig/core/platform-list';
 
 export const SYSTEM_MODULE = '@labrig/system-generic';
 

@@ -1,0 +1,24 @@
+/**
+ * Where platform files live, and which exist. Light on purpose (node:fs only): Nx plugins'
+ * createNodesV2 imports it while building the project graph.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const PLATFORMS_DIR = 'configs/platforms';
+export const PLATFORM_FILE = 'platform.toml';
+
+/** `configs/platforms/<name>/platform.toml`, relative to the root. */
+export function platformFileOf(name: string): string {
+  return `${PLATFORMS_DIR}/${name}/${PLATFORM_FILE}`;
+}
+
+/** Names of the platform folders that have a platform file (sorted). Reads directories only. */
+export function listPlatforms(root: string): string[] {
+  const dir = join(root, PLATFORMS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, PLATFORM_FILE)))
+    .map((d) => d.name)
+    .sort();
+}
