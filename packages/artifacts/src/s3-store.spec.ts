@@ -94,6 +94,19 @@ describe('S3Store', () => {
     s.close();
   });
 
+  it('uploads the same content once when several callers push it at the same time', async () => {
+    const s = store({ prefix: 'spec-concurrent' });
+    const f = path.join(work, 'concurrent.txt');
+    await writeFile(f, `same content ${Date.now()}\n`);
+    const results = await Promise.all([1, 2, 3, 4].map(() => s.putFile(f)));
+    expect(results.filter((r) => r.uploaded)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.key)).size).toBe(1);
+    const back = path.join(work, 'concurrent.back');
+    await s.getFile(results[0]!.key, back);
+    expect(await readFile(back, 'utf8')).toBe(await readFile(f, 'utf8'));
+    s.close();
+  });
+
   it('downloads byte-exact, verified, into place', async () => {
     const s = store();
     const out = path.join(work, 'down', 'big.copy');

@@ -138,9 +138,27 @@ export class S3Store {
    * Upload a file under its content digest; skipped (uploaded:false) when it is already there.
    * Streams from disk (multipart above PART_SIZE) and checks the stored size afterwards.
    */
+  /** Uploads in progress by key: the same content is uploaded once, however many callers ask. */
+  private readonly uploading = new Map<string, Promise<PutFileResult>>();
+
   async putFile(localPath: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
     const { sha256, size } = await digestFile(localPath, opts.signal);
     const key = this.keyFor(sha256);
+    const inFlight = this.uploading.get(key);
+    if (inFlight) {
+      const first = await inFlight;
+      return { ...first, uploaded: false, bytesSent: 0 };
+    }
+    const p = this.putNew(localPath, key, sha256, size, opts);
+    this.uploading.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.uploading.delete(key);
+    }
+  }
+
+  private async putNew(localPath: string, key: string, sha256: string, size: number, opts: PutFileOptions): Promise<PutFileResult> {
     const existing = await this.head(key, opts.signal);
     if (existing !== undefined) {
       if (existing.ContentLength !== undefined && existing.ContentLength !== size) {
