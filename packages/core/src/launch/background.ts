@@ -27,7 +27,8 @@ if [ -n "$state" ] && [ "$state" != Z ]; then echo "running $pid"; else echo "st
 cat "$d/stamp" 2>/dev/null || true`;
 
 /**
- * $1 name, $2 stamp, $3 cwd ('' = home), $4 the command line. A watcher subshell starts the
+ * $1 name, $2 stamp, $3 cwd ('' = home), $4 the command line, $5 the same without its environment
+ * (what the log shows: env values may be secrets). A watcher subshell starts the
  * command in the background (its own session through setsid: stop kills the whole group), writes
  * its pid, waits for it and records its exit status, so a process that dies is reported with it.
  */
@@ -39,7 +40,7 @@ if [ -n "$pid" ] && [ -e "/proc/$pid" ] && [ "$(sed 's/.*) //' "/proc/$pid/stat"
 fi
 rm -f "$d/pid" "$d/exit"
 printf '%s' "$2" > "$d/stamp"
-printf '\\n=== %s start: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$4" >> "$d/log"
+printf '\\n=== %s start: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$5" >> "$d/log"
 cwd=$3; [ -n "$cwd" ] || cwd=$HOME
 (
   cd "$cwd" || { echo 126 > "$d/exit"; exit 0; }
@@ -85,12 +86,13 @@ export class BackgroundLauncher implements Launcher {
     const name = checkName(spec.name);
     // setsid: own session and process group (stop kills the whole group); exec keeps the pid.
     const line = formatCommandLine(['setsid', ...spec.argv], { env: spec.env });
-    const r = await remote.exec(['sh', '-c', START_SCRIPT, 'sh', name, spec.stamp ?? '', spec.cwd ?? '', line], {
+    const shown = formatCommandLine(spec.argv);
+    const r = await remote.exec(['sh', '-c', START_SCRIPT, 'sh', name, spec.stamp ?? '', spec.cwd ?? '', line, shown], {
       allowFailure: true,
       signal,
     });
     if (r.exitCode !== 0) {
-      throw new CommandFailed(remote.host.name, `start ${name}: ${line}`, r, {
+      throw new CommandFailed(remote.host.name, `start ${name}: ${shown}`, r, {
         hint: r.exitCode === 3 ? `Stop it first (the system's stop target), or it is run by another deployment.` : undefined,
       });
     }

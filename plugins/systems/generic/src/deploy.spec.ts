@@ -171,4 +171,69 @@ describe('demo on the local platform', () => {
     expect(end('start:dies').error?.message).toContain('boom');
     await run(() => stopExecutor(o, ctxFor('bad')));
   });
+
+  it('ssh distribution and a secret: the process gets it, no journal or log holds it', async () => {
+    const secret = `s3cr3t-${process.pid}-${Date.now()}`;
+    mkdirSync(join(root, 'targets/plain/src'), { recursive: true });
+    writeFileSync(join(root, 'targets/plain/src/run.sh'), '#!/bin/sh\necho "token=$TOKEN" > "$HOME/.labrig/plain-ready"\nexec sleep 600\n');
+    writeFileSync(
+      join(root, 'targets/plain/system.toml'),
+      [
+        'system = "@labrig/system-generic"',
+        'sources = ["src/*"]',
+        '[build]',
+        'command = ["sh", "-c", "mkdir -p \\"$0\\" && cp src/run.sh \\"$0/run.sh\\"", "{out}"]',
+        'outputs = ["run.sh"]',
+        '[[artifacts]]',
+        'name = "run"',
+        'path = "run.sh"',
+        '[deploy]',
+        'distribution = "ssh"',
+        '[env]',
+        'TOKEN = { secret = "LABRIG_E2E_TOKEN" }',
+        '[roles.worker]',
+        'hosts = { indexes = [2] }',
+        'start = ["sh", "{dir}/run.sh"]',
+        'ready = { file = ".labrig/plain-ready", timeout = "10s" }',
+      ].join('\n'),
+    );
+    await ok(() => buildExecutor({}, ctxFor('plain')));
+    // Without the secret in the environment: one clear error, nothing runs.
+    delete process.env['LABRIG_E2E_TOKEN'];
+    const missing = await run(() => deployExecutor(o, ctxFor('plain')));
+    expect(missing.success).toBe(false);
+    expect(missing.out).toMatch(/targets\/plain\/system\.toml: env\.TOKEN.*LABRIG_E2E_TOKEN/);
+    process.env['LABRIG_E2E_TOKEN'] = secret;
+    try {
+      await ok(() => setupExecutor(o, ctxFor('plain')));
+      await ok(() => deployExecutor(o, ctxFor('plain')));
+      const first = await lastRun('plain:deploy');
+      expect(statuses(first.events, 'install:worker')).toEqual({ 'tb-2': 'ok' });
+      expect(statuses(first.events, 'start:worker')).toEqual({ 'tb-2': 'ok' });
+      const exec = await ok(() => statusExecutor(o, ctxFor('plain')));
+      expect(exec).toMatch(/tb-2\s+plain-worker\s+running pid \d+/);
+      // The process saw the secret; nothing labrig wrote contains it.
+      const { readFileSync: read } = await import('node:fs');
+      const state = JSON.parse(read(join(tbDir, 'state.json'), 'utf8')) as { hosts: { name: string; home: string }[] };
+      const home = state.hosts.find((h) => h.name === 'tb-2')!.home;
+      expect(read(join(home, '.labrig/plain-ready'), 'utf8')).toBe(`token=${secret}\n`);
+      expect(read(join(home, '.labrig/procs/plain-worker/log'), 'utf8')).toContain('=== ');
+      expect(read(join(home, '.labrig/procs/plain-worker/log'), 'utf8')).not.toContain(secret);
+      const written = (dir: string): string[] =>
+        readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+          d.isDirectory() ? written(join(dir, d.name)) : d.isFile() ? [read(join(dir, d.name), 'utf8')] : [],
+        );
+      const all = written(runsDir(root)).join('\n');
+      expect(all.length).toBeGreaterThan(0);
+      expect(all).not.toContain(secret);
+      // Again: copied files and the running process are recognised, nothing moves.
+      await ok(() => deployExecutor(o, ctxFor('plain')));
+      const second = await lastRun('plain:deploy');
+      expect(statuses(second.events, 'install:worker')).toEqual({ 'tb-2': 'skipped' });
+      expect(statuses(second.events, 'start:worker')).toEqual({ 'tb-2': 'skipped' });
+    } finally {
+      await run(() => stopExecutor(o, ctxFor('plain')));
+      delete process.env['LABRIG_E2E_TOKEN'];
+    }
+  });
 });
