@@ -8,6 +8,7 @@
  * Either way a host that already holds the right content is left alone. Every remote command is
  * an argv given to `remote.exec` (quoted by core's `quote`); no value is pasted into shell text.
  */
+import { SHA256_RE } from './keys.js';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -35,7 +36,6 @@ export interface CopyToHostOptions {
   signal?: AbortSignal;
 }
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /** The URL without its query string (a presigned URL's signature stays out of messages). */
 export function redactUrl(url: string): string {

@@ -7,6 +7,7 @@
  * explicitly or come from the standard AWS chain (env, profile, instance role); they are never
  * written anywhere by this module.
  */
+import { SHA256_RE, contentKey, normalizePrefix, withPrefix } from './keys.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -72,7 +73,6 @@ export interface PutFileResult {
   bytesSent: number;
 }
 
-const SHA256_RE = /^[0-9a-f]{64}$/;
 const KEY_SHA_RE = /(?:^|\/)sha256\/([0-9a-f]{64})$/;
 const JSON_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
 
@@ -92,7 +92,7 @@ export class S3Store {
   constructor(opts: S3StoreOptions) {
     if (!opts.bucket) throw new StoreError('S3Store: a bucket name is required', { hint: 'Set the artifact store bucket in the platform config.' });
     this.bucket = opts.bucket;
-    this.prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.prefix = normalizePrefix(opts.prefix);
     this.endpoint = opts.endpoint;
     this.checksum = opts.checksum ?? opts.endpoint === undefined;
     const config: S3ClientConfig = {
@@ -118,7 +118,7 @@ export class S3Store {
   /** The key of a content digest: `<prefix>/sha256/<hex>`. */
   keyFor(sha256: string): string {
     if (!SHA256_RE.test(sha256)) throw new StoreError(`not a sha256 hex digest: ${JSON.stringify(sha256)}`, { hint: 'Pass the 64 lowercase hex digits of the content digest.' });
-    return this.withPrefix(`sha256/${sha256}`);
+    return contentKey(this.prefix, sha256);
   }
 
   /** The key of a JSON manifest: `<prefix>/manifests/<name>.json`. */
@@ -304,7 +304,7 @@ export class S3Store {
   // --- internals -------------------------------------------------------------------------------
 
   private withPrefix(rest: string): string {
-    return this.prefix ? `${this.prefix}/${rest}` : rest;
+    return withPrefix(this.prefix, rest);
   }
 
   /** HeadObject, undefined when missing (a missing bucket is an error, not "missing"). */
