@@ -64,21 +64,22 @@ async function nx(dir: string, args: string[]): Promise<{ ms: number; out: strin
   return { ms, out: r.all ?? '' };
 }
 
-/** The newest deploy run: every host of every step must have been skipped. */
+/** The newest deploy run (by start time: ids share a second): every host of every step skipped. */
 async function checkAllSkipped(dir: string): Promise<void> {
   const base = runsDir(dir);
-  const ids = readdirSync(base).filter((d) => /^\d{8}-/.test(d)).sort().reverse();
-  for (const id of ids) {
+  let newest: { id: string; time: string; events: Record<string, unknown>[] } | undefined;
+  for (const id of readdirSync(base).filter((d) => /^\d{8}-/.test(d))) {
     const events = await readJournal(join(base, id));
     if (events[0]?.['title'] !== 'demo:deploy') continue;
-    const ends = events.filter((e) => e['type'] === 'host-end');
-    const bad = ends.filter((e) => e['status'] !== 'skipped');
-    // install:server + start:server on the 4 servers, install:client on the 4 clients.
-    if (ends.length !== 12) throw new Error(`deploy run ${id}: ${ends.length} host results, expected 12`);
-    if (bad.length) throw new Error(`deploy run ${id}: not a no-op: ${bad.map((e) => `${e['host']} ${e['step']} ${e['status']}`).join(', ')}`);
-    return;
+    const time = String(events[0]['time']);
+    if (!newest || time > newest.time) newest = { id, time, events };
   }
-  throw new Error('no deploy run found');
+  if (!newest) throw new Error('no deploy run found');
+  const ends = newest.events.filter((e) => e['type'] === 'host-end');
+  const bad = ends.filter((e) => e['status'] !== 'skipped');
+  // install:server + start:server on the 4 servers, install:client on the 4 clients.
+  if (ends.length !== 12) throw new Error(`deploy run ${newest.id}: ${ends.length} host results, expected 12`);
+  if (bad.length) throw new Error(`deploy run ${newest.id}: not a no-op: ${bad.map((e) => `${e['host']} ${e['step']} ${e['status']}`).join(', ')}`);
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };

@@ -239,3 +239,22 @@ void buf_free(struct buf *b)
     free(b->data);
     memset(b, 0, sizeof *b);
 }
+
+const char *match_option(int argc, char **argv, int *i, const char *const *names, const char **val)
+{
+    const char *arg = argv[*i];
+    for (size_t k = 0; names[k] != NULL; k++) {
+        size_t len = strlen(names[k]);
+        if (strcmp(arg, names[k]) == 0) {
+            if (*i + 1 >= argc)
+                die(1, "%s: missing value", names[k]);
+            *val = argv[++*i];
+            return names[k];
+        }
+        if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
+            *val = arg + len + 1;
+            return names[k];
+        }
+    }
+    die(1, "unknown option \"%s\" (see --help)", arg);
+}

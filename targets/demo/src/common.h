@@ -25,6 +25,13 @@ void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), no
 /* Set the program name used by die(). */
 void set_progname(const char *name);
 
+/*
+ * Match argv[*i] against the NULL-terminated option names, as "--name value" (advancing *i past
+ * the value) or "--name=value". Returns the matched name and sets *val; dies with a message
+ * naming the option when it is unknown or its value is missing.
+ */
+const char *match_option(int argc, char **argv, int *i, const char *const *names, const char **val);
+
 /* Parse a whole decimal string into [min, max]; on failure exit 1 with
  * `<prog>: <opt>: expected <min>..<max>, got "<s>"`. */
 long parse_long_opt(const char *opt, const char *s, long min, long max);

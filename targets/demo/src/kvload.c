@@ -514,23 +514,10 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        const char *names[] = { "--servers", "--clients", "--value-size", "--duration",
-                                "--keys",    "--get-ratio", "--seed",     "--json" };
-        const char *name = NULL, *val = NULL;
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            size_t len = strlen(names[k]);
-            if (strcmp(arg, names[k]) == 0) {
-                if (i + 1 >= argc)
-                    die(1, "%s: missing value", names[k]);
-                name = names[k];
-                val = argv[++i];
-            } else if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
-                name = names[k];
-                val = arg + len + 1;
-            }
-        }
-        if (!name)
-            die(1, "unknown option \"%s\" (see --help)", arg);
+        static const char *const names[] = { "--servers", "--clients", "--value-size", "--duration",
+                                             "--keys",    "--get-ratio", "--seed",     "--json", NULL };
+        const char *val = NULL;
+        const char *name = match_option(argc, argv, &i, names, &val);
         if (strcmp(name, "--servers") == 0) {
             parse_servers(val);
         } else if (strcmp(name, "--clients") == 0) {

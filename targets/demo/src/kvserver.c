@@ -668,22 +668,9 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        const char *names[] = { "--port", "--bind", "--threads", "--ready-file", "--log" };
-        const char *val = NULL, *name = NULL;
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            size_t len = strlen(names[k]);
-            if (strcmp(arg, names[k]) == 0) {
-                if (i + 1 >= argc)
-                    die(1, "%s: missing value", names[k]);
-                name = names[k];
-                val = argv[++i];
-            } else if (strncmp(arg, names[k], len) == 0 && arg[len] == '=') {
-                name = names[k];
-                val = arg + len + 1;
-            }
-        }
-        if (!name)
-            die(1, "unknown option \"%s\" (see --help)", arg);
+        static const char *const names[] = { "--port", "--bind", "--threads", "--ready-file", "--log", NULL };
+        const char *val = NULL;
+        const char *name = match_option(argc, argv, &i, names, &val);
         if (strcmp(name, "--port") == 0)
             port_s = val;
         else if (strcmp(name, "--bind") == 0)

@@ -8,9 +8,11 @@ import { createRunDir, createRunId, latestRunDir, markLatest } from './run-dir.j
 describe('run ids and dirs', () => {
   it('ids sort by time', () => {
     const a = createRunId(new Date('2026-11-22T15:30:12Z'), 'ab12');
-    expect(a).toBe('20261122-153012-ab12');
+    expect(a).toBe('20261122-153012.000-ab12');
     expect(createRunId(new Date('2026-11-22T15:30:13Z'), '0000') > a).toBe(true);
-    expect(createRunId()).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(createRunId()).toMatch(/^\d{8}-\d{6}\.\d{3}-[0-9a-f]{4}$/);
+    // Within one second, ids still sort by time whatever their random suffix.
+    expect(createRunId(new Date('2026-11-22T15:30:12.120Z'), 'ffff') < createRunId(new Date('2026-11-22T15:30:12.121Z'), '0000')).toBe(true);
   });
 
   it('creates the run dir and points latest at it', async () => {

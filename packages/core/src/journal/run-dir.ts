@@ -5,12 +5,12 @@ import path from 'node:path';
 
 export const RUNS_DIR = path.join('.labrig', 'runs');
 
-/** `20261122-153012-ab12`: UTC time (sorts by time) and a random suffix. */
+/** `20261122-153012.345-ab12`: UTC time to the millisecond (ids sort by start time) and a random suffix. */
 export function createRunId(now: Date = new Date(), suffix: string = randomBytes(2).toString('hex')): string {
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   const d = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
   const t = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  return `${d}-${t}-${suffix}`;
+  return `${d}-${t}.${p(now.getUTCMilliseconds(), 3)}-${suffix}`;
 }
 
 export function runsDir(root: string): string {
@@ -19,7 +19,7 @@ export function runsDir(root: string): string {
 
 /**
  * Create the run directory (with `logs/`). With no id given, a fresh one is made; a clash
- * (two runs in the same second with the same suffix) picks another suffix.
+ * (two runs in the same millisecond with the same suffix) picks another suffix.
  */
 export async function createRunDir(root: string, id?: string): Promise<{ id: string; dir: string }> {
   const base = runsDir(root);

@@ -27,15 +27,19 @@ const ctxFor = (project: string): ExecutorContext =>
   ({ root, projectName: project, projectsConfigurations: { version: 2, projects: { [project]: { root: `targets/${project}` } } } }) as unknown as ExecutorContext;
 
 type Ev = Record<string, unknown>;
-/** Journal events of the newest run with this title. */
+/** Journal events of the newest run with this title (by start time: ids share a second). */
 async function lastRun(title: string): Promise<{ dir: string; events: Ev[] }> {
   const base = runsDir(root);
-  const ids = readdirSync(base).filter((d) => /^\d{8}-/.test(d)).sort().reverse();
-  for (const id of ids) {
+  let best: { dir: string; events: Ev[]; time: string } | undefined;
+  for (const id of readdirSync(base).filter((d) => /^\d{8}-/.test(d))) {
     const events = await readJournal(join(base, id));
-    if (events[0]?.['title'] === title) return { dir: join(base, id), events };
+    const start = events[0];
+    if (start?.['title'] !== title) continue;
+    const time = String(start['time']);
+    if (!best || time > best.time) best = { dir: join(base, id), events, time };
   }
-  throw new Error(`no run titled ${title}`);
+  if (!best) throw new Error(`no run titled ${title}`);
+  return best;
 }
 const statuses = (events: Ev[], step: string) =>
   Object.fromEntries(events.filter((e) => e['type'] === 'host-end' && e['step'] === step).map((e) => [e['host'], e['status']]));
