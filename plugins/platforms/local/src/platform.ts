@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { ArtifactStoreConfig, Host, Platform, PlatformContext } from '@labrig/core';
-import { BackgroundLauncher, parseDuration } from '@labrig/core';
+import { BackgroundLauncher } from '@labrig/core';
 import { down, loadState, up, type TestbedState } from '@labrig/testbed';
 import { configSchema, resolveFromRoot, type LocalPlatformConfig } from './config.js';
 import { hostsFromTestbed } from './inventory.js';
-import { createPool } from './session.js';
+import { createPool, runDefaultsOf } from './session.js';
 
 /** The bucket `push` uses on the testbed's S3 server. */
 export const LOCAL_BUCKET = 'labrig-artifacts';
@@ -40,14 +40,7 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
   createConnector(cfg, ctx) {
     return createPool(ctx.root, cfg);
   },
-  runDefaults(cfg) {
-    return {
-      concurrency: cfg.run.concurrency,
-      timeoutMs: parseDuration(cfg.run.timeout),
-      failurePolicy: cfg.run.failurePolicy,
-      retries: cfg.run.retries,
-    };
-  },
+  runDefaults: runDefaultsOf,
   launcher: new BackgroundLauncher(),
   async provision(cfg, ctx): Promise<Host[]> {
     return hostsFromTestbed(await startTestbed(cfg, ctx), cfg.roles);

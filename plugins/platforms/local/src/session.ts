@@ -1,5 +1,5 @@
 import type { Host } from '@labrig/core';
-import { createRenderer, parseDuration, parseFailurePolicy, type Renderer, type RunOptions } from '@labrig/core';
+import { createRenderer, parseDuration, parseFailurePolicy, type Renderer, type RunDefaults, type RunOptions } from '@labrig/core';
 import { SshPool } from '@labrig/ssh';
 import { resolveFromRoot, type LocalPlatformConfig } from './config.js';
 
@@ -23,6 +23,16 @@ export function createPool(root: string, cfg: LocalPlatformConfig): SshPool {
   });
 }
 
+/** The platform file's `[run]` section as engine defaults (Platform.runDefaults). */
+export function runDefaultsOf(cfg: LocalPlatformConfig): Required<RunDefaults> {
+  return {
+    concurrency: cfg.run.concurrency,
+    timeoutMs: parseDuration(cfg.run.timeout),
+    failurePolicy: cfg.run.failurePolicy,
+    retries: cfg.run.retries,
+  };
+}
+
 /** Engine options from the config's `[run]` section, with the target's overrides on top. */
 export function runOptionsFrom(
   root: string,
@@ -32,14 +42,15 @@ export function runOptionsFrom(
   o: RunOverrides,
   title: string,
 ): RunOptions {
+  const d = runDefaultsOf(cfg);
   return {
     root,
     hosts,
     connector,
     title,
-    concurrency: o.concurrency ?? cfg.run.concurrency,
-    timeoutMs: parseDuration(o.timeout ?? cfg.run.timeout),
-    failurePolicy: parseFailurePolicy(o.failurePolicy ?? cfg.run.failurePolicy),
+    concurrency: o.concurrency ?? d.concurrency,
+    timeoutMs: o.timeout !== undefined ? parseDuration(o.timeout) : d.timeoutMs,
+    failurePolicy: parseFailurePolicy(o.failurePolicy ?? d.failurePolicy),
     output: o.output ?? 'auto',
   };
 }

@@ -157,6 +157,14 @@ export async function runPlanned(ctx: SystemContext, planned: PlannedStep[], tit
   }
 }
 
+/** Print what each host's commands wrote to stdout, `[label] line` (label: the host by default). */
+export function printHostOutputs(run: RunResult, label: (host: string, step: string) => string = (h) => h): void {
+  for (const r of run.results) {
+    const out = r.output as ActionsOutput | undefined;
+    if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${label(r.host, r.step)}] ${l}`);
+  }
+}
+
 function describeAction(a: Action): string {
   switch (a.kind) {
     case 'run':

@@ -3,7 +3,16 @@ import type { Remote } from '@labrig/core';
 import { S3Store, fetchFromStore } from '@labrig/artifacts';
 import type { SystemContext } from './context.js';
 
-export async function openStore(ctx: SystemContext): Promise<S3Store | undefined> {
+const stores = new WeakMap<SystemContext, Promise<S3Store | undefined>>();
+
+/** The platform's store for this system (opened once per context: every fetch shares it). */
+export function openStore(ctx: SystemContext): Promise<S3Store | undefined> {
+  let store = stores.get(ctx);
+  if (!store) stores.set(ctx, (store = createStore(ctx)));
+  return store;
+}
+
+async function createStore(ctx: SystemContext): Promise<S3Store | undefined> {
   const { platform, cfg, ctx: pctx } = ctx.platform;
   const store = await platform.artifactStore?.(cfg, pctx);
   if (!store?.s3) return undefined;

@@ -1,7 +1,7 @@
 /** exec: a shell command on the system's hosts (all, or --roles). */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError } from '@labrig/core';
-import { formatPlan, runPlanned, type ActionsOutput } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
 import type { PlannedStep } from '../../plan.js';
 import { hostsOfRoles } from '../../roles.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
@@ -21,10 +21,7 @@ export default async function execExecutor(o: ExecOptions, context: ExecutorCont
     ];
     if (o.dryRun) return console.log(formatPlan(ctx, 'exec', plan)), true;
     const run = await runPlanned(ctx, plan, `${ctx.name}:exec`, runOverrides(o));
-    for (const r of run.results) {
-      const out = r.output as ActionsOutput | undefined;
-      if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${r.host}] ${l}`);
-    }
+    printHostOutputs(run);
     return run.ok;
   });
 }

@@ -1,6 +1,6 @@
 /** logs: the end of each role's process log. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, runPlanned, type ActionsOutput } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
 import { processName, type PlannedStep } from '../../plan.js';
 import { withSystem, type CommonOptions } from '../shared.js';
 
@@ -21,10 +21,7 @@ export default async function logsExecutor(o: LogsOptions, context: ExecutorCont
       }));
     if (o.dryRun) return console.log(formatPlan(ctx, 'logs', plan)), true;
     const run = await runPlanned(ctx, plan, `${ctx.name}:logs`, { failurePolicy: 'continue', output: o.output ?? 'plain' });
-    for (const r of run.results) {
-      const out = r.output as ActionsOutput | undefined;
-      if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${r.host} ${r.step.slice(5)}] ${l}`);
-    }
+    printHostOutputs(run, (host, step) => `${host} ${step.slice('logs:'.length)}`);
     return run.ok;
   });
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { createRenderer, runSteps } from '@labrig/core';
+import { LocalConnector, createRenderer, runSteps } from '@labrig/core';
 import { pushImage } from '@labrig/artifacts';
 import type { SystemContext } from '../../context.js';
 import { openStore } from '../../store.js';
@@ -66,7 +66,7 @@ export default async function pushExecutor(o: CommonOptions, context: ExecutorCo
           },
         },
       ],
-      { root: ctx.root, hosts: [], connector: ctx.platform.platform.createConnector(ctx.platform.cfg, ctx.platform.ctx), title: `${ctx.name}:push`, output: createRenderer(o.output ?? 'auto') },
+      { root: ctx.root, hosts: [], connector: new LocalConnector(), title: `${ctx.name}:push`, output: createRenderer(o.output ?? 'auto') },
     );
     return run.ok;
   });

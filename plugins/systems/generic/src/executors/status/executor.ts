@@ -1,6 +1,6 @@
 /** status: each role's processes (pid, stamp) and the system's status command. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, runPlanned, type ActionsOutput } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned, type ActionsOutput } from '../../interpret.js';
 import { planStatus } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 
@@ -10,10 +10,10 @@ export default async function statusExecutor(o: CommonOptions, context: Executor
     if (o.dryRun) return console.log(formatPlan(ctx, 'status', plan)), true;
     const run = await runPlanned(ctx, plan, `${ctx.name}:status`, { failurePolicy: 'continue', ...runOverrides(o) });
     for (const r of run.results) {
-      const out = r.output as ActionsOutput | undefined;
-      if (out?.process) console.log(`${r.host}  ${out.process.name}  ${out.process.running ? `running pid ${out.process.pid}` : 'stopped'}`);
-      if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${r.host}] ${l}`);
+      const p = (r.output as ActionsOutput | undefined)?.process;
+      if (p) console.log(`${r.host}  ${p.name}  ${p.running ? `running pid ${p.pid}` : 'stopped'}`);
     }
+    printHostOutputs(run);
     return run.ok;
   });
 }

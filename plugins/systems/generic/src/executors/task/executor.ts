@@ -1,7 +1,7 @@
 /** A [tasks.<name>] of the system file, run on its role's hosts; each host's output is printed. */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError } from '@labrig/core';
-import { formatPlan, runPlanned, type ActionsOutput } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
 import { planTask } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 
@@ -15,10 +15,7 @@ export default async function taskExecutor(o: TaskOptions, context: ExecutorCont
     const plan = planTask(ctx, o.task);
     if (o.dryRun) return console.log(formatPlan(ctx, o.task, plan)), true;
     const run = await runPlanned(ctx, plan, `${ctx.name}:${o.task}`, runOverrides(o));
-    for (const r of run.results) {
-      const out = r.output as ActionsOutput | undefined;
-      if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${r.host}] ${l}`);
-    }
+    printHostOutputs(run);
     return run.ok;
   }, { requireSecrets: !o.dryRun });
 }
