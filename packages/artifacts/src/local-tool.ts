@@ -2,7 +2,6 @@
  * Running a local program (buildah, skopeo) with argv, never through a shell: a missing program
  * becomes ToolMissing naming the Debian package, a failure returns its exit code and stderr.
  */
-import { execa } from 'execa';
 import { ToolMissing } from './errors.js';
 
 export interface ToolResult {
@@ -19,6 +18,7 @@ export async function runTool(
   args: readonly string[],
   opts: { env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<ToolResult> {
+  const { execa } = await import('execa'); // loaded on first use: commands that build nothing skip it
   const r = await execa(tool, args, {
     reject: false,
     stdin: 'ignore',

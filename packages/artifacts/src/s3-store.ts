@@ -15,16 +15,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import type { HeadObjectCommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { HeadObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { digestFile } from '@labrig/core';
 import { BucketMissing, DigestMismatch, StoreAccessDenied, StoreError, StoreUnreachable } from './errors.js';
 
@@ -85,7 +76,8 @@ export class S3Store {
   readonly bucket: string;
   readonly prefix: string;
   readonly endpoint: string | undefined;
-  private readonly client: S3Client;
+  private readonly config: S3ClientConfig;
+  private loading: Promise<{ client: S3Client; s3: typeof import('@aws-sdk/client-s3') }> | undefined;
   private readonly checksum: boolean;
   private bucketChecked = false;
 
@@ -107,7 +99,16 @@ export class S3Store {
     };
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = { ...opts.credentials };
-    this.client = new S3Client(config);
+    this.config = config;
+  }
+
+  /**
+   * The SDK client, created on first use: the AWS SDK takes a few hundred milliseconds to load,
+   * which a command that finds nothing to move (or only prints its plan) should not pay.
+   */
+  private async sdk(): Promise<{ client: S3Client; s3: typeof import('@aws-sdk/client-s3') }> {
+    this.loading ??= import('@aws-sdk/client-s3').then((s3) => ({ client: new s3.S3Client(this.config), s3 }));
+    return this.loading;
   }
 
   /** `s3://bucket` (at endpoint), for messages. */
@@ -171,8 +172,10 @@ export class S3Store {
 
     const name = opts.name ?? path.basename(localPath);
     let sent = 0;
+    const { client } = await this.sdk();
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
-      client: this.client,
+      client,
       params: {
         Bucket: this.bucket,
         Key: key,
@@ -213,7 +216,8 @@ export class S3Store {
   async getFile(key: string, localPath: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
     let res;
     try {
-      res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      const { client, s3 } = await this.sdk();
+      res = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
     } catch (e) {
       throw this.mapError(e, `download of ${key}`);
     }
@@ -257,7 +261,9 @@ export class S3Store {
       });
     }
     try {
-      return await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: ttlSeconds });
+      const { client, s3 } = await this.sdk();
+      const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+      return await getSignedUrl(client, new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: ttlSeconds });
     } catch (e) {
       throw this.mapError(e, `presigning ${key}`);
     }
@@ -268,7 +274,8 @@ export class S3Store {
     const key = this.manifestKey(name);
     const body = `${JSON.stringify(value, null, 2)}\n`;
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+      const { client, s3 } = await this.sdk();
+      await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
     } catch (e) {
       throw this.mapError(e, `writing ${key}`);
     }
@@ -280,7 +287,8 @@ export class S3Store {
     const key = this.manifestKey(name);
     let text: string;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const { client, s3 } = await this.sdk();
+      const res = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       text = (await res.Body?.transformToString('utf8')) ?? '';
     } catch (e) {
       if (errorName(e) === 'NoSuchKey') return undefined;
@@ -298,7 +306,7 @@ export class S3Store {
 
   /** Release the client's sockets. */
   close(): void {
-    this.client.destroy();
+    void this.loading?.then(({ client }) => client.destroy(), () => undefined);
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -310,7 +318,8 @@ export class S3Store {
   /** HeadObject, undefined when missing (a missing bucket is an error, not "missing"). */
   private async head(key: string, signal?: AbortSignal): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      const { client, s3 } = await this.sdk();
+      return await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }), signal ? { abortSignal: signal } : {});
     } catch (e) {
       if (statusOf(e) === 404 || errorName(e) === 'NotFound' || errorName(e) === 'NoSuchKey') {
         // HEAD has no body: a 404 is the same for a missing key and a missing bucket.
@@ -324,7 +333,8 @@ export class S3Store {
   private async checkBucket(signal?: AbortSignal): Promise<void> {
     if (this.bucketChecked) return;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
+      const { client, s3 } = await this.sdk();
+      await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
     } catch (e) {
       if (statusOf(e) === 404 || errorName(e) === 'NotFound') throw new BucketMissing(this.bucket, this.endpoint, { cause: e });
       throw this.mapError(e, 'looking up the bucket');

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { execa } from 'execa';
 import type { SFTPWrapper } from 'ssh2';
 import { CommandFailed, REMOTE_TREE_DIGEST_SCRIPT, TREE_DIGEST_PIPELINE, TransferVerifyFailed, digestFile, digestTree } from '@labrig/core';
 import type { ExecOptions, ExecResult, TransferOptions, TransferResult } from '@labrig/core';
@@ -218,6 +217,7 @@ export async function putDir(t: TransferTarget, localDir: string, remoteDir: str
   const [local, remote] = await Promise.all([digestTree(localDir, o.signal), remoteTreeDigest(t, dir, o)]);
   if (remote === local.sha256) return { transferred: false, bytes: 0, sha256: local.sha256 };
   const tmp = `${dir}${tempSuffix()}`;
+  const { execa } = await import('execa'); // loaded only when a directory moves (execa is slow to load)
   const tar = execa('tar', ['-c', '-f', '-', '-C', localDir, '.'], {
     buffer: false,
     stdin: 'ignore',

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { loadConfigFile, parseConfig } from './load.js';
+import { loadConfigFile, parseConfig, validateConfig } from './load.js';
 
 const hostSchema = {
   type: 'object',
@@ -161,5 +161,49 @@ describe('loadConfigFile', () => {
     const f = path.join(dir, 'lab.toml');
     writeFileSync(f, 'hosts = 3');
     expect(() => loadConfigFile(f, schema)).toThrow(/^lab\.toml: hosts: expected an array, got the integer 3$/);
+  });
+});
+
+describe('validateConfig: remembered results', () => {
+  const schema = {
+    type: 'object',
+    properties: { hosts: { type: 'integer', minimum: 1 }, name: { type: 'string', default: 'lab' }, when: {} },
+    required: ['hosts'],
+    additionalProperties: false,
+  };
+
+  function withCache<T>(fn: (dir: string) => T): T {
+    const dir = mkdtempSync(path.join(tmpdir(), 'labrig-valid-'));
+    const before = process.env['LABRIG_CONFIG_CACHE'];
+    process.env['LABRIG_CONFIG_CACHE'] = dir;
+    try {
+      return fn(dir);
+    } finally {
+      if (before === undefined) delete process.env['LABRIG_CONFIG_CACHE'];
+      else process.env['LABRIG_CONFIG_CACHE'] = before;
+    }
+  }
+
+  it('remembers a valid result (defaults included) and reads it back for the same schema and data', () => {
+    withCache((dir) => {
+      expect(validateConfig({ hosts: 2 }, 'a.toml', schema)).toEqual({ hosts: 2, name: 'lab' });
+      const files = readdirSync(dir);
+      expect(files).toHaveLength(1);
+      // The next call reads the remembered result: prove it by planting a marker in it.
+      writeFileSync(path.join(dir, files[0]!), JSON.stringify({ hosts: 2, name: 'from-cache' }));
+      expect(validateConfig({ hosts: 2 }, 'a.toml', schema)).toEqual({ hosts: 2, name: 'from-cache' });
+      // Other data, or another schema, is validated afresh.
+      expect(validateConfig({ hosts: 3 }, 'a.toml', schema)).toEqual({ hosts: 3, name: 'lab' });
+      expect(validateConfig({ hosts: 2 }, 'a.toml', { ...schema, title: 'other' })).toEqual({ hosts: 2, name: 'lab' });
+    });
+  });
+
+  it('never remembers an invalid config, nor data JSON cannot carry exactly (TOML dates)', () => {
+    withCache((dir) => {
+      for (let i = 0; i < 2; i++) expect(() => validateConfig({ hosts: 0 }, 'a.toml', schema)).toThrow(ConfigError);
+      const d = new Date('2026-01-02T03:04:05Z');
+      expect(validateConfig({ hosts: 1, when: d }, 'a.toml', schema)).toEqual({ hosts: 1, name: 'lab', when: d });
+      expect(readdirSync(dir)).toEqual([]);
+    });
   });
 });

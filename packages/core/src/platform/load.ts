@@ -70,8 +70,26 @@ export async function loadPlatform<Cfg = unknown>(
 /** How plugin modules are loaded; hosts such as Nx executors pass their own (TypeScript) loader. */
 export type ModuleImporter = (root: string, module: string) => Promise<unknown>;
 
-/** Native `import()` of a module name, resolved from the workspace root. */
+const REGISTRY = Symbol.for('labrig.modules');
+type Registry = Record<string, () => Promise<unknown>>;
+
+/**
+ * Modules a host has already bundled (labrig-run registers the workspace's platform modules, so
+ * they load as plain JavaScript and share this process's @labrig/core); `importModule` uses them first.
+ */
+export function registerModules(modules: Registry): void {
+  const g = globalThis as { [REGISTRY]?: Registry };
+  g[REGISTRY] = { ...g[REGISTRY], ...modules };
+}
+
+export function isRegistered(module: string): boolean {
+  return !!(globalThis as { [REGISTRY]?: Registry })[REGISTRY]?.[module];
+}
+
+/** Native `import()` of a module name, resolved from the workspace root (registered modules first). */
 export const importModule: ModuleImporter = async (root, module) => {
+  const registered = (globalThis as { [REGISTRY]?: Registry })[REGISTRY]?.[module];
+  if (registered) return registered();
   const resolved = createRequire(join(root, 'package.json')).resolve(module);
   return import(pathToFileURL(resolved).href);
 };

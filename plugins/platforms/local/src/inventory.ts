@@ -1,6 +1,6 @@
 import type { Host } from '@labrig/core';
-import { toHost } from '@labrig/testbed';
-import type { TestbedState } from '@labrig/testbed';
+import { toHost } from '@labrig/testbed/state';
+import type { TestbedState } from '@labrig/testbed/state';
 
 /**
  * Testbed state -> inventory. Roles come from the config (`[roles]`); a host no role names is a

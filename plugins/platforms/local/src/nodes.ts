@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
 import { parse } from 'smol-toml';
+import { runnerTarget } from '@labrig/runner/target';
 
 export const PLATFORM_MODULE = '@labrig/platform-local';
 const PLATFORM_FILES = 'configs/platforms/*/platform.toml';
@@ -17,10 +18,9 @@ function isLocalPlatformFile(path: string): boolean {
   }
 }
 
-export function platformTargets(configFile: string): Record<string, TargetConfiguration> {
+export function platformTargets(project: string, projectRoot: string, configFile: string): Record<string, TargetConfiguration> {
   const target = (executor: string, description: string): TargetConfiguration => ({
-    executor: `${PLATFORM_MODULE}:${executor}`,
-    options: { config: configFile },
+    ...runnerTarget(`${PLATFORM_MODULE}:${executor}`, project, projectRoot, { options: { config: configFile } }),
     cache: false,
     metadata: { description, technologies: ['labrig'] },
   });
@@ -48,7 +48,7 @@ export const createNodesV2: CreateNodesV2 = [
                 root,
                 projectType: 'application',
                 tags: ['type:platform', 'platform:local'],
-                targets: platformTargets(f),
+                targets: platformTargets(basename(root), root, f),
               },
             },
           },

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ArtifactStoreConfig, Host, Platform, PlatformContext } from '@labrig/core';
 import { BackgroundLauncher } from '@labrig/core';
-import { down, loadState, up, type TestbedState } from '@labrig/testbed';
+import { loadState, type TestbedState } from '@labrig/testbed/state';
 import { configSchema, resolveFromRoot, type LocalPlatformConfig } from './config.js';
 import { hostsFromTestbed } from './inventory.js';
 import { createPool, runDefaultsOf } from './session.js';
@@ -16,6 +16,7 @@ function testbedDir(cfg: LocalPlatformConfig, ctx: PlatformContext): string {
 /** Start (or extend) the testbed the config describes; idempotent. */
 export async function startTestbed(cfg: LocalPlatformConfig, ctx: PlatformContext): Promise<TestbedState> {
   const t = cfg.testbed;
+  const { up } = await import('@labrig/testbed'); // what starts a testbed loads only when one starts
   return up({
     dir: testbedDir(cfg, ctx),
     hosts: t.hosts,
@@ -46,6 +47,7 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
     return hostsFromTestbed(await startTestbed(cfg, ctx), cfg.roles);
   },
   async teardown(cfg, ctx): Promise<void> {
+    const { down } = await import('@labrig/testbed');
     await down(testbedDir(cfg, ctx));
   },
   async artifactStore(cfg, ctx): Promise<ArtifactStoreConfig | undefined> {

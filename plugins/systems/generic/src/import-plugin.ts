@@ -7,9 +7,10 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { importModule, type ModuleImporter } from '@labrig/core';
+import { importModule, isRegistered, type ModuleImporter } from '@labrig/core';
 
 export const importPluginModule: ModuleImporter = async (root, module) => {
+  if (isRegistered(module)) return importModule(root, module); // bundled by labrig-run
   const req = createRequire(join(root, 'package.json'));
   const resolved = req.resolve(module);
   if (!/\.[cm]?tsx?$/.test(resolved)) return importModule(root, module);

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
 import { parse } from 'smol-toml';
 import { listPlatforms } from '@labrig/core/platform-list';
+import { runnerTarget } from '@labrig/runner/target';
 
 export const SYSTEM_MODULE = '@labrig/system-generic';
 
@@ -28,20 +29,22 @@ function peek(path: string): Peek | undefined {
   }
 }
 
-export function systemTargets(projectRoot: string, platforms: string[], doc: Peek): Record<string, TargetConfiguration> {
+export function systemTargets(project: string, projectRoot: string, platforms: string[], doc: Peek): Record<string, TargetConfiguration> {
   const configurations = Object.fromEntries(platforms.map((p) => [p, { platform: p }]));
   const defaultConfiguration = platforms.includes('local') ? 'local' : undefined;
-  const onPlatform = (executor: string, description: string, extra: Partial<TargetConfiguration> = {}): TargetConfiguration => ({
-    executor: `${SYSTEM_MODULE}:${executor}`,
-    options: {},
-    configurations,
-    ...(defaultConfiguration ? { defaultConfiguration } : {}),
+  // Every target but build runs its executor through labrig-run (an `nx:run-commands` target):
+  // one plain Node process from a cached bundle instead of an Nx task fork that transpiles the
+  // workspace's TypeScript (see packages/runner).
+  const onPlatform = (executor: string, description: string, extra: Partial<TargetConfiguration> = {}, options: Record<string, string> = {}): TargetConfiguration => ({
+    ...runnerTarget(`${SYSTEM_MODULE}:${executor}`, project, projectRoot, { options, configurations, ...(defaultConfiguration ? { defaultConfiguration } : {}) }),
     cache: false,
     metadata: { description, technologies: ['labrig'] },
     ...extra,
   });
   const sources = Array.isArray(doc.sources) ? (doc.sources as string[]) : ['src/**/*'];
   const targets: Record<string, TargetConfiguration> = {
+    // An Nx executor, not labrig-run: a build is worth a task process, it is skipped when cached,
+    // and an executor target does not take on a workspace's targetDefaults for `build` commands.
     build: {
       executor: `${SYSTEM_MODULE}:build`,
       options: {},
@@ -65,7 +68,7 @@ export function systemTargets(projectRoot: string, platforms: string[], doc: Pee
   };
   for (const [name, t] of Object.entries(doc.tasks ?? {})) {
     if (targets[name]) continue; // reported by the executors' validation
-    targets[name] = onPlatform('task', t.description ?? `Task ${name}`, { options: { task: name } });
+    targets[name] = onPlatform('task', t.description ?? `Task ${name}`, {}, { task: name });
   }
   return targets;
 }
@@ -88,7 +91,7 @@ export const createNodesV2: CreateNodesV2 = [
                 root,
                 projectType: 'application' as const,
                 tags: ['type:system', 'system:generic'],
-                targets: systemTargets(root, platforms, doc),
+                targets: systemTargets(basename(root), root, platforms, doc),
               },
             },
           },

@@ -104,14 +104,17 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     const demo = JSON.parse(await nx('show', 'project', 'demo', '--json')) as { targets: Record<string, Target> };
     const t = demo.targets;
     expect(Object.keys(t).sort()).toEqual(['build', 'deploy', 'exec', 'load', 'logs', 'noop', 'push', 'setup', 'status', 'stop', 'teardown']);
-    expect(t['load']?.executor).toBe('@labrig/system-generic:task');
-    expect(t['load']?.options).toEqual({ task: 'load' });
+    // Platform targets run their executor through labrig-run (no Nx task fork); build stays an executor.
+    expect(t['load']?.executor).toBe('nx:run-commands');
+    expect(t['load']?.options).toEqual({ command: 'labrig-run @labrig/system-generic:task demo targets/demo --task=load' });
+    expect(t['deploy']?.options).toEqual({ command: 'labrig-run @labrig/system-generic:deploy demo targets/demo' });
+    expect(t['build']?.executor).toBe('@labrig/system-generic:build');
     const dependsOn = (name: string) => (t[name]?.dependsOn ?? []).map((d) => (typeof d === 'string' ? d : d.target));
     expect(dependsOn('deploy')).toEqual(expect.arrayContaining(['build', 'push', 'setup']));
     expect(dependsOn('push')).toEqual(['build']);
     expect(t['setup']?.dependsOn).toBeUndefined();
     for (const name of ['deploy', 'push', 'setup']) {
-      expect(t[name]?.configurations).toEqual({ local: { platform: 'local' } });
+      expect(t[name]?.configurations).toEqual({ local: { args: '--platform=local' } });
       expect(t[name]?.defaultConfiguration).toBe('local');
     }
     expect(t['build']?.cache).toBe(true);

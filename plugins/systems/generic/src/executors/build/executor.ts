@@ -2,7 +2,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { execa } from 'execa';
 import { ConfigError, digestFile } from '@labrig/core';
 import { buildImage } from '@labrig/artifacts';
 import { outDirOf } from '../../context.js';
@@ -32,6 +31,7 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
     const argv = expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' });
     console.log(`▶ ${name}: build: ${argv.join(' ')}`);
     const t0 = Date.now();
+    const { execa } = await import('execa');
     const r = await execa(argv[0]!, argv.slice(1), { cwd: join(root, projectRoot), stdio: 'inherit', reject: false });
     if (r.exitCode !== 0) {
       console.error(`✖ build command exited with ${r.exitCode ?? r.signal}`);

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * labrig-run <package>:<executor> <project> <projectRoot> [--option[=value] ...]
+ *
+ * What labrig's inferred Nx targets run (as `nx:run-commands`): the executor in a plain Node
+ * process. An Nx executor task costs a forked Nx process plus a TypeScript transpile of every
+ * workspace package it imports (about a second each on 2 cores); this costs one `node` start
+ * and one import of a cached bundle.
+ *
+ * The bundle (esbuild; npm dependencies stay external) holds the executor, its schema, the
+ * runner (./src/run.ts) and, as lazily loaded chunks sharing one @labrig/core, every platform
+ * module a `configs/platforms/<name>/platform.toml` names. It lives under
+ * node_modules/.cache/labrig-run/ and is rebuilt when any bundled source file changed (size or
+ * modification time), so an edit is always what runs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const RUNNER_FORMAT = 2; // bump when the stub or the bundle layout changes
+
+/**
+ * @param {string} message
+ * @returns {never}
+ */
+function usage(message) {
+  process.stderr.write(`labrig-run: ${message}\n  usage: labrig-run <package>:<executor> <project> <projectRoot> [--option[=value] ...]\n`);
+  process.exit(2);
+}
+
+/**
+ * The workspace root: the nearest folder upwards holding nx.json.
+ * @param {string} from
+ */
+function findRoot(from) {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from);
+  }
+}
+
+/**
+ * Platform plugin modules named by configs/platforms/<name>/platform.toml (first `platform = "..."`).
+ * @param {string} root
+ * @returns {string[]}
+ */
+function platformModules(root) {
+  const dir = join(root, 'configs', 'platforms');
+  if (!existsSync(dir)) return [];
+  /** @type {Set<string>} */
+  const mods = new Set();
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name, 'platform.toml');
+    if (!existsSync(file)) continue;
+    const m = /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(file, 'utf8'));
+    if (m?.[1]) mods.add(m[1]);
+  }
+  return [...mods].sort();
+}
+
+/**
+ * @param {string} root
+ * @param {string} ref `<package>:<executor>`
+ * @returns {{ impl: string, schema: string }} absolute paths of the executor's implementation and schema
+ */
+function resolveExecutor(root, ref) {
+  const i = ref.lastIndexOf(':');
+  if (i <= 0) usage(`expected <package>:<executor>, got ${JSON.stringify(ref)}`);
+  const pkg = ref.slice(0, i);
+  const name = ref.slice(i + 1);
+  const req = createRequire(join(root, 'package.json'));
+  /** @type {string} */
+  let pkgJson;
+  try {
+    pkgJson = req.resolve(`${pkg}/package.json`);
+  } catch {
+    usage(`package ${pkg} is not installed in ${root} (npm install ${pkg})`);
+  }
+  const pkgDir = dirname(pkgJson);
+  const executorsFile = JSON.parse(readFileSync(pkgJson, 'utf8')).executors;
+  if (typeof executorsFile !== 'string') usage(`${pkg} has no "executors" field in its package.json`);
+  const executors = JSON.parse(readFileSync(join(pkgDir, executorsFile), 'utf8')).executors ?? {};
+  const e = executors[name];
+  if (!e) usage(`${pkg} has no executor ${JSON.stringify(name)} (known: ${Object.keys(executors).join(', ')})`);
+  return { impl: resolve(pkgDir, e.implementation), schema: resolve(pkgDir, e.schema) };
+}
+
+/** @param {Record<string, [number, number]>} inputs */
+function fresh(inputs) {
+  for (const [file, [mtime, size]] of Object.entries(inputs)) {
+    try {
+      const s = statSync(file);
+      if (s.mtimeMs !== mtime || s.size !== size) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The cached bundle's main file, built first when missing or stale.
+ * @param {string} root
+ * @param {string} ref
+ * @param {string} impl
+ * @param {string} schema
+ */
+async function bundle(root, ref, impl, schema) {
+  const modules = platformModules(root);
+  const stub = [
+    `export { runExecutor } from '@labrig/runner/run';`,
+    `export { default as executor } from ${JSON.stringify(impl)};`,
+    `export { default as schema } from ${JSON.stringify(schema)};`,
+    `export const modules = {`,
+    ...modules.map((m) => `  ${JSON.stringify(m)}: () => import(${JSON.stringify(m)}),`),
+    `};`,
+    '',
+  ].join('\n');
+  const key = createHash('sha256').update(JSON.stringify({ RUNNER_FORMAT, node: process.versions.modules, stub })).digest('hex').slice(0, 16);
+  const cacheDir = join(root, 'node_modules', '.cache', 'labrig-run', `${ref.replace(/[^a-zA-Z0-9_-]+/g, '_')}-${key}`);
+  const currentFile = join(cacheDir, 'current.json');
+  if (existsSync(currentFile)) {
+    try {
+      const cur = JSON.parse(readFileSync(currentFile, 'utf8'));
+      if (fresh(cur.inputs) && existsSync(join(cacheDir, cur.build, 'main.js'))) return join(cacheDir, cur.build, 'main.js');
+    } catch {
+      /* a half-written current.json: rebuild */
+    }
+  }
+  // Build into a new folder (a process still running an older build keeps its chunks), then
+  // point current.json at it; builds older than an hour are removed.
+  const { build } = await import('esbuild');
+  mkdirSync(cacheDir, { recursive: true });
+  const id = `b${Date.now().toString(36)}${process.pid.toString(36)}`;
+  writeFileSync(join(cacheDir, `${id}.stub.ts`), stub);
+  const req = createRequire(join(root, 'package.json'));
+  /** @type {Map<string, boolean>} */
+  const bundled = new Map();
+  /**
+   * Bundle @labrig/*, the platform modules and every package that lives in the workspace (a
+   * symlink out of node_modules): they may be TypeScript and must share one @labrig/core. Other
+   * npm packages and node: builtins stay external.
+   * @param {string} spec
+   */
+  const isBundled = (spec) => {
+    const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] ?? spec;
+    let v = bundled.get(name);
+    if (v === undefined) {
+      v = name.startsWith('@labrig/') || modules.includes(name);
+      if (!v && !name.startsWith('node:')) {
+        for (const probe of [`${name}/package.json`, name]) {
+          try {
+            v = !realpathSync(req.resolve(probe)).split(sep).includes('node_modules');
+            break;
+          } catch {
+            v = false; // not resolvable this way (exports without it, or ESM-only): left to Node
+          }
+        }
+      }
+      bundled.set(name, v);
+    }
+    return v;
+  };
+  const external = {
+    name: 'labrig-external-npm',
+    /** @param {import('esbuild').PluginBuild} b */
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (a) => (a.kind === 'entry-point' || isBundled(a.path) ? undefined : { external: true }));
+    },
+  };
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { main: join(cacheDir, `${id}.stub.ts`) },
+    outdir: join(cacheDir, id),
+    outExtension: { '.js': '.js' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    sourcemap: 'inline',
+    metafile: true,
+    logLevel: 'error',
+    plugins: [external],
+    banner: { js: `import { createRequire as __labrigCreateRequire } from 'node:module'; const require = __labrigCreateRequire(import.meta.url);` },
+  });
+  writeFileSync(join(cacheDir, id, 'package.json'), '{"type":"module"}\n');
+  /** @type {Record<string, [number, number]>} */
+  const inputs = {};
+  for (const rel of Object.keys(result.metafile.inputs)) {
+    const file = resolve(root, rel);
+    if (file.includes(`${join('node_modules', '.cache')}`)) continue;
+    const s = statSync(file);
+    inputs[file] = [s.mtimeMs, s.size];
+  }
+  // The files that choose what is bundled, besides the sources themselves.
+  for (const f of [join(root, 'configs', 'platforms')]) if (existsSync(f)) inputs[f] = [statSync(f).mtimeMs, statSync(f).size];
+  const tmp = join(cacheDir, `current.json.${process.pid}`);
+  writeFileSync(tmp, JSON.stringify({ build: id, inputs }));
+  renameSync(tmp, currentFile);
+  rmSync(join(cacheDir, `${id}.stub.ts`), { force: true });
+  for (const d of readdirSync(cacheDir)) {
+    if (d === id || !/^b[0-9a-z]+$/.test(d)) continue;
+    try {
+      if (Date.now() - statSync(join(cacheDir, d)).mtimeMs > 3600_000) rmSync(join(cacheDir, d), { recursive: true, force: true });
+    } catch {
+      /* another process cleaned it */
+    }
+  }
+  return join(cacheDir, id, 'main.js');
+}
+
+const [ref, project, projectRoot, ...overrides] = process.argv.slice(2);
+if (!ref || !project || !projectRoot) usage('missing arguments');
+const root = findRoot(process.cwd());
+const { impl, schema } = resolveExecutor(root, ref);
+const main = await bundle(root, ref, impl, schema);
+const m = await import(pathToFileURL(main).href);
+const code = await m.runExecutor({ root, ref, project, projectRoot, argv: overrides, executor: m.executor, schema: m.schema, modules: m.modules });
+// Exit now, as Nx does when an executor returns: idle keep-alive sockets (the S3 client's HTTP
+// agent) must not hold the task open. Journals are already fsynced; stdout/stderr writes to
+// pipes and files are synchronous on Linux.
+process.exit(code);
