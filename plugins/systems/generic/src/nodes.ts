@@ -64,6 +64,28 @@ export function systemTargets(project: string, projectRoot: string, platforms: s
     logs: onPlatform('logs', "Print the end of each role's process log."),
     exec: onPlatform('exec', "Run --cmd on the system's hosts (--roles to pick)."),
     teardown: onPlatform('teardown', 'Stop the system, then release what the platform provisioned.'),
+    // Experiments (configs/experiments/*.toml): the platform comes from the plan, not a configuration.
+    experiment: {
+      ...runnerTarget(`${SYSTEM_MODULE}:experiment`, project, projectRoot),
+      dependsOn: ['build'],
+      cache: false,
+      metadata: { description: 'Run an experiment plan (--plan): deploy as needed, every run not yet done, collect, plot.', technologies: ['labrig'] },
+    },
+    'experiment-status': {
+      ...runnerTarget(`${SYSTEM_MODULE}:experiment-status`, project, projectRoot),
+      cache: false,
+      metadata: { description: "Each run of a plan and its state (from the plan's journal).", technologies: ['labrig'] },
+    },
+    results: {
+      ...runnerTarget(`${SYSTEM_MODULE}:results`, project, projectRoot),
+      cache: false,
+      metadata: { description: 'CSV, plots and HTML report of a plan from the stored runs.', technologies: ['labrig'] },
+    },
+    collect: {
+      ...runnerTarget(`${SYSTEM_MODULE}:collect`, project, projectRoot),
+      cache: false,
+      metadata: { description: 'Fetch and verify runs that finished on their hosts but were not collected.', technologies: ['labrig'] },
+    },
     noop: { executor: 'nx:noop', cache: false, metadata: { description: "Does nothing: Nx's own floor, for benchmarks." } },
   };
   for (const [name, t] of Object.entries(doc.tasks ?? {})) {

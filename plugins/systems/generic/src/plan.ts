@@ -186,7 +186,7 @@ export function planTask(ctx: SystemContext, name: string): PlannedStep[] {
       title: t.description ?? name,
       hosts: ctx.roles[t.role]!,
       timeoutMs: parseDuration(t.timeout),
-      actions: (host) => [{ kind: 'run', argv: expandArgv(t.command, tplFor(ctx, host), { file: ctx.file, field: `tasks.${name}.command` }), env: ctx.env }],
+      actions: (host) => [{ kind: 'run', argv: expandArgv(t.command, { ...tplFor(ctx, host), params: t.params }, { file: ctx.file, field: `tasks.${name}.command` }), env: ctx.env }],
     },
   ];
 }

@@ -33,7 +33,7 @@ export interface SystemFile {
   env: Record<string, EnvValue>;
   setup: { name: string; roles?: string[]; command: string[]; check?: string[] }[];
   roles: Record<string, RoleSpec>;
-  tasks: Record<string, { role: string; command: string[]; description?: string; timeout: string }>;
+  tasks: Record<string, { role: string; command: string[]; description?: string; timeout: string; params: Record<string, string | number | boolean> }>;
   status?: { command?: string[]; roles?: string[] };
 }
 
@@ -58,7 +58,7 @@ export function loadSystemFile(root: string, projectRoot: string): SystemFile {
   for (const [name, t] of Object.entries(sys.tasks)) {
     if (!roles.includes(t.role)) throw new ConfigError(file, `tasks.${name}.role`, `unknown role \`${t.role}\`; the roles are: ${roles.join(', ')}`);
   }
-  const reserved = ['build', 'push', 'setup', 'deploy', 'stop', 'status', 'logs', 'exec', 'teardown'];
+  const reserved = ['build', 'push', 'setup', 'deploy', 'stop', 'status', 'logs', 'exec', 'teardown', 'experiment', 'experiment-status', 'results', 'collect', 'noop'];
   for (const name of Object.keys(sys.tasks)) {
     if (reserved.includes(name)) throw new ConfigError(file, `tasks.${name}`, `\`${name}\` is a built-in target; name the task differently`);
   }

@@ -35,39 +35,48 @@ export default async function pushExecutor(o: CommonOptions, context: ExecutorCo
       for (const i of manifest.images) console.log(`  ${registry ? `push image ${i.name}@${i.digest} -> ${registry.address}/${ctx.name}/${i.name}:${i.tag} unless present` : `image ${i.name}: no registry`}`);
       return true;
     }
-    const run = await runSteps(
-      [
-        {
-          name: 'push',
-          local: true,
-          title: `push ${ctx.name}`,
-          run: async ({ log }): Promise<PushOutput> => {
-            const out: PushOutput = { files: [], images: [], bytesSent: 0 };
-            for (const f of manifest.files) {
-              if (!store) {
-                log(`${f.name}: no S3 store on ${ctx.platform.name}; deploy copies it over SSH`);
-                continue;
-              }
-              const r = await store.putFile(join(ctx.outDir, f.path), { name: f.name });
-              out.files.push({ name: f.name, key: r.key, uploaded: r.uploaded, bytesSent: r.bytesSent });
-              out.bytesSent += r.bytesSent;
-              log(`${f.name}: ${r.uploaded ? `uploaded ${r.bytesSent} bytes` : 'already in the store'} (${r.key})`);
-            }
-            for (const i of manifest.images) {
-              if (!registry) {
-                log(`image ${i.name}: no registry on ${ctx.platform.name}`);
-                continue;
-              }
-              const r = await pushImage({ archive: join(ctx.outDir, i.archive), registry: registry.address, repository: `${ctx.name}/${i.name}`, tag: i.tag, tlsVerify: !registry.insecure });
-              out.images.push({ name: i.name, reference: r.reference, digest: r.digest, pushed: r.pushed });
-              log(`image ${i.name}: ${r.pushed ? 'pushed' : 'already in the registry'} (${r.reference})`);
-            }
-            return out;
-          },
-        },
-      ],
-      { root: ctx.root, hosts: [], connector: new LocalConnector(), title: `${ctx.name}:push`, output: createRenderer(o.output ?? 'auto') },
-    );
-    return run.ok;
+    return pushArtifacts(ctx, o.output ?? 'auto');
   });
+}
+
+
+/** Upload the build's files to the platform's store and its images to the registry (skipped by content). */
+export async function pushArtifacts(ctx: SystemContext, output: 'auto' | 'tty' | 'plain' | 'json'): Promise<boolean> {
+  const manifest = readManifest(ctx);
+  const store = await openStore(ctx);
+  const registry = (await ctx.platform.platform.artifactStore?.(ctx.platform.cfg, ctx.platform.ctx))?.registry;
+  const run = await runSteps(
+    [
+      {
+        name: 'push',
+        local: true,
+        title: `push ${ctx.name}`,
+        run: async ({ log }): Promise<PushOutput> => {
+          const out: PushOutput = { files: [], images: [], bytesSent: 0 };
+          for (const f of manifest.files) {
+            if (!store) {
+              log(`${f.name}: no S3 store on ${ctx.platform.name}; deploy copies it over SSH`);
+              continue;
+            }
+            const r = await store.putFile(join(ctx.outDir, f.path), { name: f.name });
+            out.files.push({ name: f.name, key: r.key, uploaded: r.uploaded, bytesSent: r.bytesSent });
+            out.bytesSent += r.bytesSent;
+            log(`${f.name}: ${r.uploaded ? `uploaded ${r.bytesSent} bytes` : 'already in the store'} (${r.key})`);
+          }
+          for (const i of manifest.images) {
+            if (!registry) {
+              log(`image ${i.name}: no registry on ${ctx.platform.name}`);
+              continue;
+            }
+            const r = await pushImage({ archive: join(ctx.outDir, i.archive), registry: registry.address, repository: `${ctx.name}/${i.name}`, tag: i.tag, tlsVerify: !registry.insecure });
+            out.images.push({ name: i.name, reference: r.reference, digest: r.digest, pushed: r.pushed });
+            log(`image ${i.name}: ${r.pushed ? 'pushed' : 'already in the registry'} (${r.reference})`);
+          }
+          return out;
+        },
+      },
+    ],
+    { root: ctx.root, hosts: [], connector: new LocalConnector(), title: `${ctx.name}:push`, output: createRenderer(output) },
+  );
+  return run.ok;
 }

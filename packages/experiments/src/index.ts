@@ -1,0 +1,13 @@
+export type { ParamValue, Params, ResultSpec, RunRow, RunStatus } from './types.js';
+export { canonicalJson, crossProduct, expandRuns, pointId, type ExperimentInput, type RunSpec } from './plan/expand.js';
+export { EXPERIMENTS_DIR, listPlans, loadPlan, peekPlanSystem, planSchema, resolvePlanFile, type Plan, type PlanFile } from './plan/load.js';
+export { hostSets, runPlan, selectRuns, type ExperimentTarget, type RunPlanOptions, type RunPlanResult } from './engine/run-plan.js';
+export { matchesFilter, parseFilter } from './engine/filter.js';
+export { ProgressState } from './engine/progress.js';
+export { RESULTS_DIR, attemptDir, foldEvents, planDir, readPlanEvents, type PlanEvent, type RunState } from './store/run-store.js';
+export { remoteRunDir } from './remote/run-remote.js';
+export { parseSums } from './remote/collect.js';
+export { combine, parseMetricsText, readMetrics } from './metrics.js';
+export { planRows } from './rows.js';
+export { formatStatus } from './status.js';
+export { writeResults, type WrittenResults } from './write-results.js';
