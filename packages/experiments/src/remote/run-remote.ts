@@ -4,7 +4,8 @@
  * SHA256SUMS of stdout, stderr and the collected files, then `exit` (its status). Killing labrig
  * (Ctrl-C, kill -9, a dropped SSH connection) does not stop a run: the next labrig finds it by its
  * folder and waits for it or collects it. Secrets reach the process through the environment of
- * the starting shell (its script comes on stdin), never through a file or an argv.
+ * the starting shell (its script comes on stdin), never through a file or an argv. The command
+ * runs from the login folder, like every other labrig command on a host.
  */
 import type { Remote } from '@labrig/core';
 import { quote, quoteArg } from '@labrig/core';
@@ -25,13 +26,13 @@ export interface StartOptions {
 
 const SAFE_GLOB = /^[A-Za-z0-9_.*?-][A-Za-z0-9_.*?/-]*$/;
 
-/** The script the detached session runs ($0 = absolute run folder). */
+/** The script the detached session runs ($0 = absolute run folder, $1 = the login folder it runs from). */
 export function detachedScript(argv: readonly string[], collect: readonly string[]): string {
   for (const g of collect) if (!SAFE_GLOB.test(g)) throw new Error(`unsafe collect pattern ${JSON.stringify(g)}`);
   const files = ['stdout', 'stderr', ...collect].join(' ');
   return [
     'echo $$ > "$0/pid"',
-    `cd "$HOME" && ${quote(argv)} > "$0/stdout" 2> "$0/stderr" < /dev/null`,
+    `cd "$1" && ${quote(argv)} > "$0/stdout" 2> "$0/stderr" < /dev/null`,
     'code=$?',
     'cd "$0" || exit 1',
     `{ for f in ${files}; do if [ -f "$f" ]; then sha256sum "$f"; else echo "MISSING $f"; fi; done; } > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS`,
@@ -43,10 +44,11 @@ export function detachedScript(argv: readonly string[], collect: readonly string
 export async function startRemoteRun(remote: Remote, o: StartOptions): Promise<boolean> {
   const script = [
     `d=${quoteArg(o.dir)}`,
+    'base=$(pwd)',
     'mkdir -p "$d" && cd "$d" || exit 3',
     'if [ -e pid ] || [ -e exit ]; then echo already-started; exit 0; fi',
     ...Object.entries(o.env ?? {}).map(([k, v]) => `export ${k}=${quoteArg(v)}`),
-    `setsid sh -c ${quoteArg(detachedScript(o.argv, o.collect))} "$PWD" > /dev/null 2>&1 < /dev/null &`,
+    `setsid sh -c ${quoteArg(detachedScript(o.argv, o.collect))} "$PWD" "$base" > /dev/null 2>&1 < /dev/null &`,
     // The pid file appears at once; waiting for it means a later status check never sees a run
     // that started but has no pid yet.
     'i=0; while [ ! -e pid ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done',
@@ -69,7 +71,10 @@ export async function remoteRunState(remote: Remote, dir: string, signal?: Abort
     `cd ${quoteArg(dir)} 2>/dev/null || { echo missing; exit 0; }`,
     'if [ -e exit ]; then echo "exit $(cat exit)"; exit 0; fi',
     'if [ ! -e pid ]; then echo missing; exit 0; fi',
-    'p=$(cat pid); if kill -0 "$p" 2>/dev/null; then echo "running $p"; else [ -e exit ] && echo "exit $(cat exit)" || echo died; fi',
+    // Alive = exists and is not a zombie (an orphan whose init does not reap still answers kill -0).
+    'p=$(cat pid)',
+    'if [ -r "/proc/$p/stat" ]; then st=$(sed -n \'s/^[0-9]* (.*) \\(.\\) .*/\\1/p\' "/proc/$p/stat"); alive=$([ -n "$st" ] && [ "$st" != Z ] && echo y); else alive=$(kill -0 "$p" 2>/dev/null && echo y); fi',
+    'if [ "$alive" = y ]; then echo "running $p"; elif [ -e exit ]; then echo "exit $(cat exit)"; else echo died; fi',
   ].join('\n');
   const out = (await remote.exec(['sh', '-c', script], signal ? { signal } : {})).stdout.trim();
   const [word, arg] = out.split(/\s+/);

@@ -51,6 +51,11 @@ describe('formatCsv', () => {
     ]);
     expect(csv).toContain(',"exit 1, said ""no""\r\nthen\nquit"\n');
     expect(csv.split('\n').at(-2)).toBe('p,e,1,done,1,"a""b",,,,');
+    expect(formatCsv([makeRow({ reason: 'two\nlines' }), makeRow({ reason: 'cr\ronly' })])).toBe(
+      'run,experiments,repeat,status,attempt,started,ended,duration_ms,reason\n' +
+        'r,e,1,done,1,,,,"two\nlines"\n' +
+        'r,e,1,done,1,,,,"cr\ronly"\n',
+    );
   });
 
   it('prefixes a metric named like a parameter or a fixed column, and a parameter named like a fixed column', () => {

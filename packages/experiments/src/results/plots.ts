@@ -38,7 +38,7 @@ export const NO_FINISHED_RUNS = 'no finished runs';
  * One Vega-Lite spec per entry of `results`, drawn from the `done` rows (of `experiment` when set).
  * Throws when a result lacks a field its kind needs, or names a parameter (x, series) no row has or
  * a metric (y, percentiles) no finished row has, rather than silently drawing nothing. With no
- * finished rows the spec still renders: empty axes under a title saying "no finished runs".
+ * finished rows the spec still renders: a chart titled "<title> (no finished runs)".
  */
 export function plotSpecs(rows: RunRow[], results: ResultSpec[]): PlotSpec[] {
   return results.map((result, index) => buildPlotSpec(rows, result, index));
@@ -246,7 +246,8 @@ function buildSummaryPanel(result: ResultSpec, table: RunTable, y: string, title
     width: PANEL_WIDTH,
     height: PANEL_HEIGHT,
     transform: [
-      { filter: isFiniteExpr(yKey) },
+      // Runs without the x parameter or a finite metric have no place on the panel.
+      { filter: `isValid(${datumRef(xKey)}) && ${isFiniteExpr(yKey)}` },
       {
         aggregate: [
           { op: 'mean', field: fieldRef(yKey), as: mean },

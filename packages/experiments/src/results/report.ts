@@ -176,7 +176,7 @@ function formatRunTable(rows: RunRow[]): string {
       ...params.map((name) => formatValueCell(row.params[name])),
       ...metrics.map((name) => formatValueCell(row.metrics[name])),
       `<td class="num">${row.durationMs === undefined ? '' : escapeHtml(formatDuration(row.durationMs))}</td>`,
-      `<td class="reason">${row.reason ?? ''}</td>`,
+      `<td class="reason">${escapeHtml(row.reason ?? '')}</td>`,
     ];
     lines.push(`<tr class="${escapeHtml(row.status)}">${cells.join('')}</tr>`);
   }

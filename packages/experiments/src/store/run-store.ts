@@ -10,7 +10,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Journal, readJournal } from '@labrig/core';
+import { Journal } from '@labrig/core';
 import type { RunStatus } from '../types.js';
 
 export const RESULTS_DIR = 'results';
@@ -81,11 +81,25 @@ export function foldEvents(events: readonly PlanEvent[]): Map<string, RunState> 
   return states;
 }
 
-/** Read the plan's journal (empty when the plan never ran). */
+/**
+ * Read the plan's journal (empty when the plan never ran). A line torn by a kill is skipped
+ * wherever it is: after a kill the journal is reopened and later sessions append after it. Such
+ * a line was the last write of a killed session and nothing acted on it (labrig makes an event
+ * durable before acting on it).
+ */
 export async function readPlanEvents(root: string, plan: string): Promise<PlanEvent[]> {
-  const dir = planDir(root, plan);
-  if (!existsSync(join(dir, 'journal.jsonl'))) return [];
-  return readJournal<PlanEvent>(dir);
+  const file = join(planDir(root, plan), 'journal.jsonl');
+  if (!existsSync(file)) return [];
+  const out: PlanEvent[] = [];
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as PlanEvent);
+    } catch {
+      /* torn by a kill: see above */
+    }
+  }
+  return out;
 }
 
 /**
