@@ -124,15 +124,6 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
       options: { only: o.only ?? null, rerunFailed: !!o.rerunFailed, parallelRuns: o.parallelRuns ?? 1, collectOnly: !!o.collectOnly },
     });
     log(`plan ${plan.name}: ${plan.runs.length} runs, ${countStatus('done')} done, ${work.length} to ${o.collectOnly ? 'collect' : 'run'} — results/${plan.name}/`);
-    if (work.length > 0 && !o.collectOnly) {
-      await append({ type: 'deploy-start', time: now() });
-      progress.phase(`deploy ${plan.system} on ${plan.platform}`);
-      result.deployOk = await target.deploy();
-      await append({ type: 'deploy-end', time: now(), ok: result.deployOk });
-      if (!result.deployOk) throw new Error(`deploy of ${plan.system} on ${plan.platform} failed: no run was started`);
-    }
-    const version = work.length ? await target.version() : {};
-
     // One queue, `parallelRuns` workers; each worker owns one host set of the run's task.
     const queue = [...work];
     const parallel = o.parallelRuns ?? 1;
@@ -143,6 +134,15 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
       return s;
     };
     for (const r of work) setsOf(r.task); // option errors before anything runs
+    if (work.length > 0 && !o.collectOnly) {
+      await append({ type: 'deploy-start', time: now() });
+      progress.phase(`deploy ${plan.system} on ${plan.platform}`);
+      result.deployOk = await target.deploy();
+      await append({ type: 'deploy-end', time: now(), ok: result.deployOk });
+      if (!result.deployOk) throw new Error(`deploy of ${plan.system} on ${plan.platform} failed: no run was started`);
+    }
+    const version = work.length ? await target.version() : {};
+
     const worker = async (slot: number) => {
       for (let r = queue.shift(); r; r = queue.shift()) {
         o.signal?.throwIfAborted();
