@@ -68,6 +68,9 @@ export function renderConfig(host: TestbedHost, authorizedKeysFile: string): str
     'X11Forwarding no',
     `KexAlgorithms ${KEX_ALGORITHMS.join(',')}`,
     'Subsystem sftp internal-sftp',
+    // Written by the Slurm service for the cluster's login host (SetEnv SLURM_CONF=...); the glob
+    // matches nothing on other hosts, which sshd accepts.
+    `Include ${quote(path.join(path.dirname(hostFiles(host).configFile), 'sshd_slurm.con[f]'))}`,
     '',
   ].join('\n');
 }

@@ -7,7 +7,7 @@
  * attempt in flight is collected when its hosts finished it (or waited for while they run it),
  * and run again (next attempt) only when its process is gone without an exit status.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host, Remote } from '@labrig/core';
 import { Aborted, OptionError } from '@labrig/core';
@@ -269,6 +269,15 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
           (e: unknown) => problems.push(`collection not sealed: ${(e as Error).message}`),
         );
       }
+      // A task that failed: the end of its stderr says why.
+      for (const [i, p] of problems.entries()) {
+        const m = /^(\S+): the task exited with status/.exec(p);
+        const file = m && join(adir, sealed ? 'hosts' : partial.slice(adir.length + 1), m[1]!, 'stderr');
+        if (file && existsSync(file)) {
+          const tail = readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+          if (tail) problems[i] = `${p} (stderr: ${tail})`;
+        }
+      }
       const endedAt = now();
       const status = problems.length ? 'failed' : 'done';
       const reason = problems.join('; ');
@@ -286,6 +295,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
         return 'done';
       }
       await append({ type: 'run-failed', time: endedAt, run: r.id, attempt, reason });
+      log(`✖ ${r.id} attempt ${attempt} failed: ${reason}`);
       return 'failed';
     };
 

@@ -48,7 +48,9 @@
  *    for a moment; liveness checks treat zombies (state Z in /proc/<pid>/stat) as dead.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { waitForPort } from '../probe.js';
+import { isAlive, readPidFile } from '../proc.js';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -306,10 +308,28 @@ async function writeLoginSshdConf(dir: string, loginHost: TestbedHost, confFile:
   await mkdir(hostDir, { recursive: true });
   const value = `SLURM_CONF=${confFile}`;
   const line = /[\s"]/.test(value) ? `SetEnv "${value.replace(/"/g, '\\"')}"` : `SetEnv ${value}`;
-  await writeFileAtomic(
-    path.join(hostDir, 'sshd_slurm.conf'),
-    `# Written by @labrig/testbed services/slurm.ts: the login host's sessions see the testbed Slurm.\n${line}\n`,
-  );
+  const file = path.join(hostDir, 'sshd_slurm.conf');
+  const text = `# Written by @labrig/testbed services/slurm.ts: the login host's sessions see the testbed Slurm.\n${line}\n`;
+  const before = await readFile(file, 'utf8').catch(() => undefined);
+  await writeFileAtomic(file, text);
+  if (before !== text) await reloadSshd(loginHost);
+}
+
+/**
+ * Make a running sshd read its config again (SIGHUP: it re-executes itself), so that the include
+ * just written applies to new sessions; then wait until it accepts connections again. A host
+ * whose sshd does not run (yet) reads the include when it starts.
+ */
+async function reloadSshd(host: TestbedHost): Promise<void> {
+  const pid = await readPidFile(host.pidFile);
+  if (!pid || !isAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes('sshd')) return; // a stale pid file naming another process
+  process.kill(pid, 'SIGHUP');
+  await new Promise((r) => setTimeout(r, 100));
+  if (!(await waitForPort(host.address, host.port, host.netns, 10_000))) {
+    throw new ServiceError(`sshd of ${host.name} did not accept connections again after reloading its config`, SERVICE, `See ${host.logFile}.`);
+  }
 }
 
 export async function startSlurm(dir: string, opts: StartSlurmOptions): Promise<TestbedSlurm> {

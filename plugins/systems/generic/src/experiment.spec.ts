@@ -119,7 +119,7 @@ async function session(plan: string, args: string[] = [], kill?: { when: (ev: Pl
     })();
   }
   const r = await child;
-  return { exitCode: r.exitCode, killed: killed || r.signal === 'SIGKILL', out: r.all ?? '' };
+  return { exitCode: r.exitCode, killed: killed || r.signal === 'SIGKILL', out: String(r.all ?? '') };
 }
 
 /** Every stored file of the plan (run folders only) -> sha256. */
@@ -346,5 +346,21 @@ describe('an experiment plan on the demo', { timeout: 240_000 }, () => {
     const three = await session('par3', ['--parallel-runs=3']);
     expect(three.exitCode).toBe(1);
     expect(three.out).toMatch(/option --parallel-runs: got 3, expected at most 2 \(the task's hosts: tb-2, tb-3\)/);
+  });
+
+  it('collect fetches a run that finished on its hosts while labrig was not running, and starts nothing', async () => {
+    writeFileSync(join(root, 'configs/experiments/late.toml'), PLAN('late', 'clients = [6]\nvalue_size = [32]').replace('repeats = 2', 'repeats = 1'));
+    let run: string | undefined;
+    const a = await session('late', [], { when: (ev) => ((run = ev.find((e) => e.type === 'run-start') && runOf(ev.find((e) => e.type === 'run-start')!)), !!run), delayMs: 200 });
+    expect(a.killed).toBe(true);
+    const exitFile = (h: string) => join(homes()[h]!, '.labrig/experiments/late', run!, 'attempt-1/exit');
+    for (let i = 0; i < 200 && !['tb-2', 'tb-3'].every((h) => existsSync(exitFile(h))); i++) await new Promise((r) => setTimeout(r, 50));
+    const c = await execa(process.execPath, [bin, '@labrig/system-generic:collect', 'demo', 'targets/demo', '--plan=late', '--output=plain'], { cwd: root, all: true, reject: false });
+    expect(c.exitCode, c.all).toBe(0);
+    expect(c.all).toContain('collected 1 run(s); 1/1 done');
+    const ev = sessionEvents('late');
+    expect(ev.filter((e) => e.type === 'run-start')).toHaveLength(0);
+    expect(ev.filter((e) => e.type === 'deploy-start')).toHaveLength(0);
+    expect(ev.find((e) => e.type === 'run-done')).toMatchObject({ run, attempt: 1 });
   });
 });

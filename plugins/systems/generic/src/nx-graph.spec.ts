@@ -103,7 +103,12 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
   it('infers the project, its targets and the task graph', async () => {
     const demo = JSON.parse(await nx('show', 'project', 'demo', '--json')) as { targets: Record<string, Target> };
     const t = demo.targets;
-    expect(Object.keys(t).sort()).toEqual(['build', 'deploy', 'exec', 'load', 'logs', 'noop', 'push', 'setup', 'status', 'stop', 'teardown']);
+    expect(Object.keys(t).sort()).toEqual([
+      'bench', 'build', 'collect', 'deploy', 'exec', 'experiment', 'experiment-status', 'load', 'logs', 'noop', 'push', 'results', 'setup', 'status', 'stop', 'teardown',
+    ]);
+    // experiment builds first; its platform comes from the plan, not from a configuration.
+    expect(t['experiment']?.dependsOn).toEqual(['build']);
+    expect(t['experiment']?.configurations ?? {}).toEqual({});
     // Platform targets run their executor through labrig-run (no Nx task fork); build stays an executor.
     expect(t['load']?.executor).toBe('nx:run-commands');
     expect(t['load']?.options).toEqual({ command: 'labrig-run @labrig/system-generic:task demo targets/demo --task=load' });
