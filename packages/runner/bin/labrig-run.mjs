@@ -43,16 +43,19 @@ function findRoot(from) {
 }
 
 /**
- * Platform plugin modules named by configs/platforms/<name>/platform.toml (first `platform = "..."`).
+ * Platform plugin modules named by configs/platforms/<name>/platform.toml (first `platform = "..."`):
+ * only the named platform's when the command says `--platform=<name>`, else every platform's.
  * @param {string} root
+ * @param {string | undefined} only
  * @returns {string[]}
  */
-function platformModules(root) {
+function platformModules(root, only) {
   const dir = join(root, 'configs', 'platforms');
   if (!existsSync(dir)) return [];
   /** @type {Set<string>} */
   const mods = new Set();
   for (const name of readdirSync(dir).sort()) {
+    if (only !== undefined && name !== only) continue;
     const file = join(dir, name, 'platform.toml');
     if (!existsSync(file)) continue;
     const m = /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(file, 'utf8'));
@@ -107,9 +110,10 @@ function fresh(inputs) {
  * @param {string} ref
  * @param {string} impl
  * @param {string} schema
+ * @param {string | undefined} platform
  */
-async function bundle(root, ref, impl, schema) {
-  const modules = platformModules(root);
+async function bundle(root, ref, impl, schema, platform) {
+  const modules = platformModules(root, platform);
   const stub = [
     `export { runExecutor } from '@labrig/runner/run';`,
     `export { default as executor } from ${JSON.stringify(impl)};`,
@@ -217,7 +221,14 @@ const [ref, project, projectRoot, ...overrides] = process.argv.slice(2);
 if (!ref || !project || !projectRoot) usage('missing arguments');
 const root = findRoot(process.cwd());
 const { impl, schema } = resolveExecutor(root, ref);
-const main = await bundle(root, ref, impl, schema);
+/** The `--platform` the command names, if any (`--platform=x` or `--platform x`). */
+const platformArg = (() => {
+  const i = overrides.findIndex((a) => a === '--platform' || a.startsWith('--platform='));
+  if (i < 0) return undefined;
+  const a = /** @type {string} */ (overrides[i]);
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : overrides[i + 1];
+})();
+const main = await bundle(root, ref, impl, schema, platformArg);
 const m = await import(pathToFileURL(main).href);
 const code = await m.runExecutor({ root, ref, project, projectRoot, argv: overrides, executor: m.executor, schema: m.schema, modules: m.modules });
 // Exit now, as Nx does when an executor returns: idle keep-alive sockets (the S3 client's HTTP

@@ -86,10 +86,30 @@ export function isRegistered(module: string): boolean {
   return !!(globalThis as { [REGISTRY]?: Registry })[REGISTRY]?.[module];
 }
 
-/** Native `import()` of a module name, resolved from the workspace root (registered modules first). */
+/**
+ * Import a plugin module by name, resolved from the workspace root: modules a host registered
+ * (labrig-run's bundle) first; else Node's own import. A module written in TypeScript (every
+ * workspace plugin) that Node cannot load is required with Nx's TypeScript registration switched
+ * on for the duration, as Nx does for an executor: so it shares the caller's module instances
+ * (one @labrig/core) and typed errors stay recognisable.
+ */
 export const importModule: ModuleImporter = async (root, module) => {
   const registered = (globalThis as { [REGISTRY]?: Registry })[REGISTRY]?.[module];
   if (registered) return registered();
-  const resolved = createRequire(join(root, 'package.json')).resolve(module);
-  return import(pathToFileURL(resolved).href);
+  const req = createRequire(join(root, 'package.json'));
+  const resolved = req.resolve(module);
+  if (!/\.[cm]?tsx?$/.test(resolved)) return import(pathToFileURL(resolved).href);
+  try {
+    return await import(pathToFileURL(resolved).href); // a runtime that loads TypeScript itself (vitest, tsx)
+  } catch {
+    // Node's own loader: a SyntaxError on types, or require() of a file: URL inside Nx's CommonJS
+    // transpile. Nx's registration below reports its own errors.
+  }
+  const { registerTsProject } = req('nx/src/devkit-internals') as { registerTsProject: (tsconfig: string) => () => void };
+  const cleanup = registerTsProject(join(root, 'tsconfig.base.json'));
+  try {
+    return req(resolved) as unknown;
+  } finally {
+    cleanup();
+  }
 };

@@ -6,7 +6,6 @@ import { assignRoles } from './roles.js';
 import { loadSystemFile, systemName, type SystemFile } from './system-file.js';
 import { expand } from './template.js';
 import { resolveEnv } from './plan.js';
-import { importPluginModule } from './import-plugin.js';
 
 export interface SystemContext {
   root: string;
@@ -45,7 +44,7 @@ export async function openSystem(root: string, projectRoot: string, platformName
   const sys = loadSystemFile(root, projectRoot);
   const name = systemName(projectRoot);
   const file = `${projectRoot}/system.toml`;
-  const platform = await loadPlatform(root, platformName, { importModule: importPluginModule });
+  const platform = await loadPlatform(root, platformName);
   const inventory = await platform.platform.inventory(platform.cfg, platform.ctx);
   const roles = assignRoles(sys, inventory, file);
   const dir = expand(sys.deploy.dir, { system: name }, { file, field: 'deploy.dir' });

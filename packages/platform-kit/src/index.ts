@@ -1,0 +1,14 @@
+export {
+  createSshPool,
+  filterHosts,
+  formatInventory,
+  resolveFromRoot,
+  rolesFor,
+  runDefaultsOf,
+  withCommonSections,
+  type CommonSections,
+  type RunSection,
+  type SshSection,
+} from './common.js';
+export { inventoryOf, openPlatform } from './open.js';
+export { formatOutputs, runCommand, type RunCommandOptions, type RunCommandResult } from './run-command.js';
