@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { loadConfigFile } from '@labrig/core';
+import { resolveFromRoot, withCommonSections, type RunSection, type SshSection } from '@labrig/platform-kit';
 import schema from './config.schema.json' with { type: 'json' };
 
 /** configs/platforms/local/platform.toml, after validation and defaults. */
@@ -17,27 +18,19 @@ export interface LocalPlatformConfig {
     slurm: boolean;
   };
   roles: Record<string, string[]>;
-  ssh: {
-    knownHosts: string;
-    hostKeyPolicy: 'accept-new' | 'strict' | 'off';
-    maxHandshakes: number;
-    maxChannelsPerHost: number;
-    connectTimeout: string;
-  };
-  run: { concurrency: number; timeout: string; retries: number; failurePolicy: string };
+  ssh: SshSection;
+  run: RunSection;
 }
 
-export const configSchema: object = schema;
+/** The local schema with the [ssh] and [run] sections every SSH platform shares (its own [roles] wins). */
+export const configSchema: object = withCommonSections(schema);
 
 /** The platform file of the `local` platform, relative to the workspace root. */
 export const DEFAULT_CONFIG_FILE = 'configs/platforms/local/platform.toml';
 
 export function loadLocalConfig(root: string, file: string = DEFAULT_CONFIG_FILE): LocalPlatformConfig {
   const path = isAbsolute(file) ? file : join(root, file);
-  return loadConfigFile<LocalPlatformConfig>(path, schema, { displayPath: file });
+  return loadConfigFile<LocalPlatformConfig>(path, configSchema, { displayPath: file });
 }
 
-/** A path from the config, relative to the workspace root unless absolute. */
-export function resolveFromRoot(root: string, p: string): string {
-  return isAbsolute(p) ? p : join(root, p);
-}
+export { resolveFromRoot };

@@ -20,17 +20,4 @@ export function hostsFromTestbed(state: TestbedState, roles: Record<string, stri
   });
 }
 
-/** Keep hosts whose name matches one of `names` (globs with `*`) and that have one of `roles`. */
-export function filterHosts(hosts: Host[], names?: string[], roles?: string[]): Host[] {
-  const patterns = (names ?? []).map(globToRegExp);
-  return hosts.filter(
-    (h) =>
-      (patterns.length === 0 || patterns.some((re) => re.test(h.name))) &&
-      (!roles || roles.length === 0 || h.roles.some((r) => roles.includes(r))),
-  );
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
+export { filterHosts } from '@labrig/platform-kit';

@@ -1,7 +1,8 @@
 import type { Host } from '@labrig/core';
 import { createRenderer, parseDuration, parseFailurePolicy, type Renderer, type RunDefaults, type RunOptions } from '@labrig/core';
-import { SshPool } from '@labrig/ssh';
-import { resolveFromRoot, type LocalPlatformConfig } from './config.js';
+import type { SshPool } from '@labrig/ssh';
+import { createSshPool, runDefaultsOf as kitRunDefaults } from '@labrig/platform-kit';
+import type { LocalPlatformConfig } from './config.js';
 
 /** Per-invocation overrides of the config's `[run]` section (target options). */
 export interface RunOverrides {
@@ -14,23 +15,12 @@ export interface RunOverrides {
 
 /** An SSH pool configured from the platform file's `[ssh]` section. */
 export function createPool(root: string, cfg: LocalPlatformConfig): SshPool {
-  return new SshPool({
-    knownHostsFile: resolveFromRoot(root, cfg.ssh.knownHosts),
-    hostKeyPolicy: cfg.ssh.hostKeyPolicy,
-    maxHandshakes: cfg.ssh.maxHandshakes,
-    maxChannelsPerHost: cfg.ssh.maxChannelsPerHost,
-    readyTimeoutMs: parseDuration(cfg.ssh.connectTimeout),
-  });
+  return createSshPool(root, cfg.ssh);
 }
 
 /** The platform file's `[run]` section as engine defaults (Platform.runDefaults). */
 export function runDefaultsOf(cfg: LocalPlatformConfig): Required<RunDefaults> {
-  return {
-    concurrency: cfg.run.concurrency,
-    timeoutMs: parseDuration(cfg.run.timeout),
-    failurePolicy: cfg.run.failurePolicy,
-    retries: cfg.run.retries,
-  };
+  return kitRunDefaults(cfg.run);
 }
 
 /** Engine options from the config's `[run]` section, with the target's overrides on top. */

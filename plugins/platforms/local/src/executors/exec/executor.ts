@@ -1,10 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import type { ExecResult } from '@labrig/core';
 import { OptionError, createRenderer, formatSummary, parseDuration, parseFailurePolicy } from '@labrig/core';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
 import { runCommand, type RunCommandOptions } from '../../run-command.js';
 import { reportError } from '@labrig/core';
+import { formatOutputs } from '@labrig/platform-kit';
 import type { ExecExecutorOptions } from './schema.js';
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -28,19 +28,7 @@ export function normalizeOptions(o: ExecExecutorOptions): RunCommandOptions & { 
   };
 }
 
-/** Each host's stdout (and stderr, marked), prefixed by its name, in inventory order. */
-export function formatOutputs(outputs: Map<string, ExecResult>): string {
-  const lines: string[] = [];
-  const add = (host: string, text: string, mark: string) => {
-    if (text === '') return;
-    for (const line of text.replace(/\n$/, '').split('\n')) lines.push(`[${host}]${mark} ${line}`);
-  };
-  for (const [host, out] of outputs) {
-    add(host, out.stdout, '');
-    add(host, out.stderr, ' stderr:');
-  }
-  return lines.join('\n');
-}
+export { formatOutputs };
 
 export default async function execExecutor(raw: ExecExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {

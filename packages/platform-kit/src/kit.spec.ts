@@ -1,0 +1,58 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Host } from '@labrig/core';
+import { filterHosts, formatInventory, rolesFor, runDefaultsOf, withCommonSections } from './common.js';
+import { kitTargets, namesModule, platformNodes } from './nodes.js';
+
+const host = (name: string, roles: string[]): Host => ({ name, address: `10.0.0.${name.length}`, port: 22, user: 'u', roles, labels: {} });
+
+describe('common sections', () => {
+  it('adds roles, ssh and run to a platform schema without replacing its own properties', () => {
+    const s = withCommonSections({ type: 'object', properties: { platform: { const: 'x' }, run: { type: 'string' } } });
+    expect(Object.keys(s.properties!).sort()).toEqual(['platform', 'roles', 'run', 'ssh']);
+    expect(s.properties!['run']).toEqual({ type: 'string' });
+  });
+
+  it('roles by name with a fallback; run defaults; host filters by glob and role', () => {
+    expect(rolesFor('n1', { leader: ['n1'], db: ['n1', 'n2'] }, ['worker'])).toEqual(['leader', 'db']);
+    expect(rolesFor('n3', { leader: ['n1'] }, ['worker'])).toEqual(['worker']);
+    expect(runDefaultsOf({ concurrency: 4, timeout: '2m', retries: 1, failurePolicy: 'continue' })).toEqual({ concurrency: 4, timeoutMs: 120_000, retries: 1, failurePolicy: 'continue' });
+    const hs = [host('node-0', ['leader']), host('node-1', ['worker']), host('other', ['worker'])];
+    expect(filterHosts(hs, ['node-*']).map((h) => h.name)).toEqual(['node-0', 'node-1']);
+    expect(filterHosts(hs, undefined, ['worker']).map((h) => h.name)).toEqual(['node-1', 'other']);
+    expect(filterHosts(hs, ['node-?'], ['worker']).map((h) => h.name)).toEqual(['node-1']);
+    expect(formatInventory(hs).split('\n')[0]).toMatch(/^NAME\s+ADDRESS\s+PORT\s+USER\s+ROLES/);
+  });
+});
+
+describe('platformNodes', () => {
+  it('makes a project of each platform file naming the module, with the kit targets run by labrig-run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'labrig-kit-'));
+    try {
+      for (const [name, text] of [
+        ['lab', 'platform = "@x/platform-lab"\n'],
+        ['other', 'platform = "@x/platform-other"\n'],
+        ['broken', 'platform = "@x/platform-lab"\nthis is not toml ='],
+      ] as const) {
+        mkdirSync(join(root, 'configs/platforms', name), { recursive: true });
+        writeFileSync(join(root, 'configs/platforms', name, 'platform.toml'), text);
+      }
+      expect(namesModule(join(root, 'configs/platforms/lab/platform.toml'), '@x/platform-lab')).toBe(true);
+      expect(namesModule(join(root, 'configs/platforms/broken/platform.toml'), '@x/platform-lab')).toBe(true);
+      const [glob, create] = platformNodes('@x/platform-lab', ['type:platform'], (p) => ({ extra: { command: `echo ${p}` } }));
+      expect(glob).toBe('configs/platforms/*/platform.toml');
+      const files = ['lab', 'other', 'broken'].map((n) => `configs/platforms/${n}/platform.toml`);
+      const out = await create(files, undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
+      const projects = out.map(([, r]) => Object.values(r.projects!)[0]!);
+      expect(projects.map((p) => p.name)).toEqual(['lab', 'broken']);
+      const t = projects[0]!.targets!;
+      expect(Object.keys(t).sort()).toEqual(['exec', 'extra', 'hosts', 'prepare', 'provision', 'teardown']);
+      expect(t['hosts']!.options).toEqual({ command: 'labrig-run @labrig/platform-kit:hosts lab configs/platforms/lab --platform=lab' });
+      expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('nx:run-commands');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
