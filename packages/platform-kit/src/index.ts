@@ -11,4 +11,4 @@ export {
   type SshSection,
 } from './common.js';
 export { inventoryOf, openPlatform } from './open.js';
-export { formatOutputs, runCommand, type RunCommandOptions, type RunCommandResult } from './run-command.js';
+export { formatOutputs, printCommandResult, runCommand, type RunCommandOptions, type RunCommandResult } from './run-command.js';

@@ -1,8 +1,8 @@
 /** exec: a shell command on the platform's hosts (all, or --hosts / --roles). */
 import type { ExecutorContext } from '@nx/devkit';
-import { OptionError, formatSummary, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { OptionError, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
 import { inventoryOf, openPlatform } from '../../open.js';
-import { formatOutputs, runCommand, type RunCommandOptions } from '../../run-command.js';
+import { printCommandResult, runCommand, type RunCommandOptions } from '../../run-command.js';
 
 export interface ExecOptions extends Omit<RunCommandOptions, 'hosts' | 'roles'> {
   platform?: string;
@@ -25,14 +25,9 @@ export default async function execExecutor(raw: ExecOptions, context: ExecutorCo
   try {
     const o = normalizeOptions(raw);
     const p = await openPlatform(context.root, raw.platform);
-    const { run, outputs } = await runCommand(context.root, p, await inventoryOf(p), o);
-    if (o.output === 'json') console.log(JSON.stringify({ type: 'outputs', outputs: Object.fromEntries(outputs) }));
-    else {
-      const text = formatOutputs(outputs);
-      if (text) console.log(`\n${text}`);
-      console.log(`\n${formatSummary(run, { color: process.stdout.isTTY === true })}`);
-    }
-    return { success: run.ok };
+    const r = await runCommand(context.root, p, await inventoryOf(p), o);
+    printCommandResult(r, o.output);
+    return { success: r.run.ok };
   } catch (err) {
     return reportError(err);
   }

@@ -1,10 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { OptionError, createRenderer, formatSummary, parseDuration, parseFailurePolicy } from '@labrig/core';
+import { OptionError, createRenderer, parseDuration, parseFailurePolicy } from '@labrig/core';
 import { DEFAULT_CONFIG_FILE, loadLocalConfig } from '../../config.js';
 import { localPlatform, platformContext } from '../../platform.js';
 import { runCommand, type RunCommandOptions } from '../../run-command.js';
 import { reportError } from '@labrig/core';
-import { formatOutputs } from '@labrig/platform-kit';
+import { formatOutputs, printCommandResult } from '@labrig/platform-kit';
 import type { ExecExecutorOptions } from './schema.js';
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -38,13 +38,7 @@ export default async function execExecutor(raw: ExecExecutorOptions, context: Ex
     const mode = o.output as 'auto' | 'tty' | 'plain' | 'json';
     // Progress while it runs; each host's output, then the summary, once it is done.
     const { run, outputs } = await runCommand(context.root, cfg, inventory, { ...o, output: createRenderer(mode, { summary: false }) });
-    if (mode === 'json') {
-      console.log(JSON.stringify({ type: 'outputs', outputs: Object.fromEntries(outputs) }));
-    } else {
-      const text = formatOutputs(outputs);
-      if (text) console.log(`\n${text}`);
-      console.log(`\n${formatSummary(run, { color: process.stdout.isTTY === true })}`);
-    }
+    printCommandResult({ run, outputs }, mode);
     return { success: run.ok };
   } catch (err) {
     return reportError(err);
