@@ -2,6 +2,7 @@
  * The sections every SSH platform file shares (`[roles]`, `[ssh]`, `[run]`), the SSH pool they
  * configure, and the engine defaults they give.
  */
+import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Host, RunDefaults } from '@labrig/core';
 import { parseDuration } from '@labrig/core';
@@ -51,7 +52,10 @@ export function createSshPool(root: string, ssh: SshSection): SshPool {
     maxHandshakes: ssh.maxHandshakes,
     maxChannelsPerHost: ssh.maxChannelsPerHost,
     readyTimeoutMs: parseDuration(ssh.connectTimeout),
-    ...(ssh.identityFiles ? { identityFiles: ssh.identityFiles.map((f) => resolveFromRoot(root, f)) } : {}),
+    // The configured keys first, then OpenSSH's usual ones (the pool also reads ~/.ssh/config and the agent).
+    ...(ssh.identityFiles
+      ? { defaultIdentityFiles: [...ssh.identityFiles.map((f) => resolveFromRoot(root, f)), ...['id_ed25519', 'id_rsa', 'id_ecdsa'].map((f) => join(homedir(), '.ssh', f))] }
+      : {}),
   });
 }
 
