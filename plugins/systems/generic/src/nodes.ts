@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
+import type { CreateDependencies, CreateNodesContextV2, CreateNodesV2, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
 import { parse } from 'smol-toml';
-import { listPlatforms } from '@labrig/core/platform-list';
+import { listPlatforms, platformFileOf } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
 
 export const SYSTEM_MODULE = '@labrig/system-generic';
@@ -122,3 +122,48 @@ export const createNodesV2: CreateNodesV2 = [
     });
   },
 ];
+
+/** Workspace package name -> Nx project, from each project root's package.json. */
+function packageProjects(root: string, projects: Record<string, { root: string }>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, p] of Object.entries(projects)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(root, p.root, 'package.json'), 'utf8')) as { name?: unknown };
+      if (typeof pkg.name === 'string') out.set(pkg.name, name);
+    } catch {
+      /* a project without a package.json is no plugin */
+    }
+  }
+  return out;
+}
+
+/**
+ * Graph edges from each system project to the plugins it runs with: its system plugin and the
+ * plugin of every configured platform (any of them can be its --configuration). So a change to a
+ * plugin marks exactly the systems that use it affected (`nx affected -t build push`), and a
+ * change to a package those plugins import reaches every system through them. Reads files only.
+ */
+export function pluginDependencies(systemModule: string, tag: string): CreateDependencies {
+  return (_options, ctx) => {
+    const byPackage = packageProjects(ctx.workspaceRoot, ctx.projects);
+    const platformModules = listPlatforms(ctx.workspaceRoot).flatMap((name) => {
+      try {
+        const m = /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(join(ctx.workspaceRoot, platformFileOf(name)), 'utf8'));
+        return m?.[1] ? [m[1]] : [];
+      } catch {
+        return [];
+      }
+    });
+    const deps: RawProjectGraphDependency[] = [];
+    for (const [name, p] of Object.entries(ctx.projects)) {
+      if (!p.tags?.includes(tag)) continue;
+      for (const module of new Set([systemModule, ...platformModules])) {
+        const target = byPackage.get(module);
+        if (target && target !== name) deps.push({ source: name, target, type: 'implicit' } as RawProjectGraphDependency);
+      }
+    }
+    return deps;
+  };
+}
+
+export const createDependencies: CreateDependencies = pluginDependencies(SYSTEM_MODULE, 'system:generic');

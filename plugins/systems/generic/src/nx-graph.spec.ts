@@ -68,6 +68,19 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // Stand-ins of the workspace's own packages (package.json + project.json + a source file), so
+  // the graph has the plugin projects the systems depend on, and core behind them.
+  const stub = (dir: string, pkg: string, project: string, source: string) => {
+    mkdirSync(join(root, dir, 'src'), { recursive: true });
+    const deps = source.includes('@labrig/core') ? { dependencies: { '@labrig/core': '0.1.0' } } : {};
+    writeFileSync(join(root, dir, 'package.json'), JSON.stringify({ name: pkg, version: '0.1.0', type: 'module', ...deps }));
+    writeFileSync(join(root, dir, 'project.json'), JSON.stringify({ name: project, projectType: 'library' }));
+    writeFileSync(join(root, dir, 'src/index.ts'), source);
+  };
+  stub('packages/core', '@labrig/core', 'core', 'export const core = 1;\n');
+  stub('plugins/systems/generic', '@labrig/system-generic', 'system-generic', "import { core } from '@labrig/core';\nexport const generic = core;\n");
+  stub('plugins/platforms/local', '@labrig/platform-local', 'platform-local', "import { core } from '@labrig/core';\nexport const local = core;\n");
+  stub('packages/unrelated', '@labrig/unrelated', 'unrelated', 'export const u = 1;\n');
   symlinkSync(join(workspace, 'node_modules'), join(root, 'node_modules'));
   writeFileSync(join(root, '.gitignore'), 'node_modules\ndist\n.nx\n.bin\n');
 
@@ -125,11 +138,12 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     expect(t['build']?.cache).toBe(true);
     expect(t['build']?.outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}']);
 
-    // The project graph: both systems and the platform, no edges between them.
+    // The project graph: both systems, the platform, and the stand-ins of the plugin packages.
     await nx('graph', `--file=${join(root, '.nx/graph.json')}`);
     const projects = JSON.parse(readFileSync(join(root, '.nx/graph.json'), 'utf8')) as GraphFile;
-    expect(Object.keys(projects.graph.nodes).sort()).toEqual(['demo', 'local', 'other']);
-    expect(projects.graph.dependencies['demo']).toEqual([]);
+    expect(Object.keys(projects.graph.nodes).sort()).toEqual(['core', 'demo', 'local', 'other', 'platform-local', 'system-generic', 'unrelated']);
+    // A system depends on its plugins (implicit edges from the generic plugin's createDependencies).
+    expect(projects.graph.dependencies['demo']?.map((d) => d.target).sort()).toEqual(['platform-local', 'system-generic']);
 
     // The task graph of deploy, with the default configuration filled in.
     await nx('graph', '--targets=deploy', `--file=${join(root, '.nx/tasks.json')}`);
@@ -204,5 +218,19 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     const b = await affected(base);
     expect(b).toContain('other');
     expect(b).not.toContain('demo');
+
+    // A system depends on its system plugin and the configured platforms' plugins (and, through
+    // them, on what they import); not on an unrelated package.
+    const change = async (file: string) => {
+      base = await git('rev-parse', 'HEAD');
+      appendFileSync(join(root, file), '// changed\n');
+      await git('add', file);
+      await git('commit', '-q', '-m', `change ${file}`);
+      return affected(base);
+    };
+    expect((await change('plugins/systems/generic/src/index.ts')).sort()).toEqual(['demo', 'other', 'system-generic']);
+    expect((await change('plugins/platforms/local/src/index.ts')).sort()).toEqual(['demo', 'other', 'platform-local']);
+    expect((await change('packages/core/src/index.ts')).sort()).toEqual(['core', 'demo', 'other', 'platform-local', 'system-generic']);
+    expect(await change('packages/unrelated/src/index.ts')).toEqual(['unrelated']);
   });
 });
