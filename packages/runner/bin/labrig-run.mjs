@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const RUNNER_FORMAT = 2; // bump when the stub or the bundle layout changes
+const RUNNER_FORMAT = 3; // bump when the stub or the bundle layout changes
 
 /**
  * @param {string} message
@@ -168,11 +168,47 @@ async function bundle(root, ref, impl, schema, platform) {
     }
     return v;
   };
+  /** @type {Map<string, string | undefined>} */
+  const dirs = new Map();
+  /**
+   * The folder of package `name` as Node finds it from `from` (undefined when not found).
+   * @param {string} name
+   * @param {string} from
+   */
+  const packageDirOf = (name, from) => {
+    const key = `${name}\0${from}`;
+    if (!dirs.has(key)) {
+      let found;
+      for (let dir = from; ; dir = dirname(dir)) {
+        const candidate = join(dir, 'node_modules', name, 'package.json');
+        if (existsSync(candidate)) {
+          found = realpathSync(dirname(candidate));
+          break;
+        }
+        if (dirname(dir) === dir) break;
+      }
+      dirs.set(key, found);
+    }
+    return dirs.get(key);
+  };
   const external = {
     name: 'labrig-external-npm',
     /** @param {import('esbuild').PluginBuild} b */
     setup(b) {
-      b.onResolve({ filter: /^[^./]/ }, (a) => (a.kind === 'entry-point' || isBundled(a.path) ? undefined : { external: true }));
+      b.onResolve({ filter: /^[^./]/ }, async (a) => {
+        if (a.kind === 'entry-point' || a.pluginData === 'labrig-own' || isBundled(a.path)) return undefined;
+        if (a.path.startsWith('node:')) return { external: true };
+        // Left to Node, a bare import resolves from the bundle's folder, i.e. the workspace root's
+        // node_modules. When the importing package has its own copy (another version, nested under
+        // it), import that copy by its path instead.
+        const name = a.path.startsWith('@') ? a.path.split('/').slice(0, 2).join('/') : a.path.split('/')[0] ?? a.path;
+        const fromImporter = packageDirOf(name, a.resolveDir);
+        if (fromImporter && fromImporter !== packageDirOf(name, root)) {
+          const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, pluginData: 'labrig-own' });
+          if (!r.errors.length && r.path) return { path: r.path, external: true };
+        }
+        return { external: true };
+      });
     },
   };
   const result = await build({
