@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
-import { parseDuration } from '@labrig/core';
+import { copyTargets, parseDuration } from '@labrig/core';
 import type { SystemContext } from './context.js';
 import { hostsOfRoles } from './roles.js';
 import { expandArgv } from './template.js';
@@ -107,7 +107,8 @@ export function planDeploy(ctx: SystemContext, built: BuiltArtifact[]): PlannedS
       steps.push({
         name: `install:${role}`,
         title: `install ${files.map((f) => f.a.name).join(', ')} on ${role}`,
-        hosts,
+        // Hosts sharing a filesystem (a Slurm cluster's nodes) get the files once.
+        hosts: copyTargets(hosts),
         skipWhen: () => ({ kind: 'files-match', files: files.map(({ a, b }) => ({ path: `${ctx.dir}/${a.path}`, sha256: b.sha256 })) }),
         actions: () =>
           files.map(({ a, b }): Action =>
