@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Host } from '@labrig/core';
 import { filterHosts, formatInventory, rolesFor, runDefaultsOf, withCommonSections } from './common.js';
-import { kitTargets, namesModule, platformNodes } from './nodes.js';
+import { createNodesV2, kitTargets, namesModule, platformNodes } from './nodes.js';
 
 const host = (name: string, roles: string[]): Host => ({ name, address: `10.0.0.${name.length}`, port: 22, user: 'u', roles, labels: {} });
 
@@ -51,6 +51,41 @@ describe('platformNodes', () => {
       expect(Object.keys(t).sort()).toEqual(['exec', 'extra', 'hosts', 'prepare', 'provision', 'teardown']);
       expect(t['hosts']!.options).toEqual({ command: 'labrig-run @labrig/platform-kit:hosts lab configs/platforms/lab --platform=lab' });
       expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('nx:run-commands');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the one platform entry (createNodesV2)', () => {
+  it("gives every platform file the kit's targets plus those its plugin declares in package.json", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'labrig-kit-'));
+    try {
+      writeFileSync(join(root, 'package.json'), '{"name":"ws"}');
+      mkdirSync(join(root, 'node_modules/@x/platform-lab'), { recursive: true });
+      writeFileSync(
+        join(root, 'node_modules/@x/platform-lab/package.json'),
+        JSON.stringify({ name: '@x/platform-lab', labrig: { platform: { tags: ['platform:lab'], targets: { up: { executor: 'start', description: 'Start it', options: { config: '{platformFile}', name: '{platform}' } }, hosts: { executor: 'own-hosts' } } } } }),
+      );
+      for (const [name, text] of [
+        ['lab', 'platform = "@x/platform-lab"\n'],
+        ['unknown', 'platform = "@x/not-installed"\n'],
+        ['none', 'hosts = 3\n'],
+      ] as const) {
+        mkdirSync(join(root, 'configs/platforms', name), { recursive: true });
+        writeFileSync(join(root, 'configs/platforms', name, 'platform.toml'), text);
+      }
+      const [, create] = createNodesV2;
+      const out = await create(['lab', 'unknown', 'none'].map((n) => `configs/platforms/${n}/platform.toml`), undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
+      const projects = out.map(([, r]) => Object.values(r.projects!)[0]!);
+      expect(projects.map((p) => p.name)).toEqual(['lab', 'unknown']);
+      const lab = projects[0]!;
+      expect(lab.tags).toEqual(['type:platform', 'platform:lab']);
+      expect(Object.keys(lab.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown', 'up']);
+      expect(lab.targets!['up']!.options).toEqual({ command: 'labrig-run @x/platform-lab:start lab configs/platforms/lab --config=configs/platforms/lab/platform.toml --name=lab' });
+      expect(lab.targets!['hosts']!.options).toEqual({ command: 'labrig-run @x/platform-lab:own-hosts lab configs/platforms/lab' });
+      // A module that is not installed still becomes a project: its targets report the error when run.
+      expect(Object.keys(projects[1]!.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown']);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

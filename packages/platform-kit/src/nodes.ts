@@ -1,9 +1,13 @@
 /**
- * createNodesV2 for SSH platform plugins: each `configs/platforms/<name>/platform.toml` whose
- * `platform` names the plugin's module becomes the Nx project <name> with the targets hosts, exec,
- * provision, teardown and prepare (run by labrig-run), plus the plugin's own. Reads files only.
+ * The one Nx plugin entry for every labrig platform (`@labrig/platform-kit/nx` in nx.json): each
+ * `configs/platforms/<name>/platform.toml` becomes the Nx project <name> with the targets hosts,
+ * exec, provision, teardown and prepare (run by labrig-run), plus the targets its platform plugin
+ * declares in its package.json (`"labrig": { "platform": { "tags", "targets" } }`). One entry,
+ * not one per plugin: Nx loads each listed plugin in its own worker (about 0.45 s per plugin on
+ * every command). Reads files only; no plugin code is loaded while the graph is built.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
 import { parse } from 'smol-toml';
@@ -58,3 +62,71 @@ export function platformNodes(
         }),
   ];
 }
+
+/** A target a platform plugin declares in its package.json. */
+export interface DeclaredTarget {
+  /** An executor of the plugin's executors.json. */
+  executor: string;
+  description?: string;
+  /** Fixed options; `{platform}` is the folder name, `{platformFile}` the platform file. */
+  options?: Record<string, string | number | boolean>;
+}
+
+interface PlatformMeta {
+  tags?: string[];
+  targets?: Record<string, DeclaredTarget>;
+}
+
+/** The module a platform file names (`platform = "..."`), without validating the file. */
+export function platformModuleOf(path: string): string | undefined {
+  try {
+    return /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(path, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `labrig.platform` of the module's package.json (undefined when it cannot be read). */
+function readPlatformMeta(root: string, module: string): PlatformMeta | undefined {
+  let file: string;
+  try {
+    file = createRequire(join(root, 'package.json')).resolve(`${module}/package.json`);
+  } catch {
+    file = join(root, 'node_modules', module, 'package.json');
+  }
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { labrig?: { platform?: PlatformMeta } }).labrig?.platform ?? {};
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kit's targets plus the declared ones (which win on a name clash). */
+export function platformProjectTargets(module: string, meta: PlatformMeta, project: string, projectRoot: string, file: string): Record<string, TargetConfiguration> {
+  const fill = (v: string | number | boolean) => (typeof v === 'string' ? v.replaceAll('{platformFile}', file).replaceAll('{platform}', project) : v);
+  const declared = Object.fromEntries(
+    Object.entries(meta.targets ?? {}).map(([name, t]): [string, TargetConfiguration] => [
+      name,
+      {
+        ...runnerTarget(`${module}:${t.executor}`, project, projectRoot, { options: Object.fromEntries(Object.entries(t.options ?? {}).map(([k, v]) => [k, fill(v)])) }),
+        cache: false,
+        metadata: { description: t.description ?? name, technologies: ['labrig'] },
+      },
+    ]),
+  );
+  return { ...kitTargets(project, projectRoot), ...declared };
+}
+
+export const createNodesV2: CreateNodesV2 = [
+  PLATFORM_FILES,
+  async (files: readonly string[], _options: unknown, context: CreateNodesContextV2) =>
+    files.flatMap((f) => {
+      const module = platformModuleOf(join(context.workspaceRoot, f));
+      if (!module) return [];
+      const meta = readPlatformMeta(context.workspaceRoot, module) ?? {};
+      const root = dirname(f);
+      const name = basename(root);
+      const tags = ['type:platform', ...(meta.tags ?? [])];
+      return [[f, { projects: { [root]: { name, root, projectType: 'application' as const, tags, targets: platformProjectTargets(module, meta, name, root, f) } } }] as const];
+    }),
+];

@@ -5,7 +5,6 @@
  * whose `platform` is "@labrig/platform-local" into an Nx project `<name>` with the targets
  * `up`, `down`, `hosts` and `exec`.
  */
-export { createNodesV2 } from './nodes.js';
 export { localPlatform, startTestbed, platformContext } from './platform.js';
 export { loadLocalConfig, configSchema, DEFAULT_CONFIG_FILE, type LocalPlatformConfig } from './config.js';
 export { hostsFromTestbed, filterHosts } from './inventory.js';

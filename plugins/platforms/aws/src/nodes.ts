@@ -1,6 +1,0 @@
-/** createNodesV2: configs/platforms/<name>/platform.toml with platform = "@labrig/platform-aws" -> project <name>. */
-import { platformNodes } from '@labrig/platform-kit/nx';
-
-export const PLATFORM_MODULE = '@labrig/platform-aws';
-
-export const createNodesV2 = platformNodes(PLATFORM_MODULE, ['type:platform', 'platform:aws']);
