@@ -126,6 +126,8 @@ export interface StepContext {
   log: (line: string) => void;
   /** Attempt number, 1-based. */
   attempt: number;
+  /** Hide a value learnt during the run (a captured token) from every later log, event and output. */
+  addSecret?: (value: string) => void;
 }
 
 /** A named action on a set of hosts. */

@@ -112,3 +112,26 @@ function redactDeep(value: unknown, redact: (s: string) => string): unknown {
   }
   return value;
 }
+
+/**
+ * A redactor whose secrets can grow while a run goes on (a join token captured from one host's
+ * output must be hidden from everything logged after). Streams opened before a secret is added
+ * keep the secrets they started with.
+ */
+export function createGrowingRedactor(initial: readonly (string | undefined | null)[]): Redactor & { add(secret: string): void } {
+  const secrets = normalizeSecrets(initial);
+  let current = createRedactor(secrets);
+  return {
+    get active() {
+      return current.active;
+    },
+    redact: (text) => current.redact(text),
+    redactValue: (value) => current.redactValue(value),
+    stream: () => current.stream(),
+    add(secret: string) {
+      if (!secret || secrets.includes(secret)) return;
+      secrets.push(secret);
+      current = createRedactor(secrets);
+    },
+  };
+}

@@ -28,7 +28,7 @@ import { Journal } from '../journal/journal.js';
 import { createRunDir, markLatest } from '../journal/run-dir.js';
 import { LOCAL_HOST, LocalConnector } from '../local/connector.js';
 import { formatFailurePolicy, normalizeFailurePolicy, type FailurePolicy, type OutputMode } from '../options.js';
-import { createRedactor, type Redactor } from '../redact.js';
+import { createGrowingRedactor, type Redactor } from '../redact.js';
 import { createRenderer } from '../render/create.js';
 import type { Renderer } from '../render/renderer.js';
 import { startAttempt, type AttemptOutcome } from './attempt.js';
@@ -157,7 +157,7 @@ function nowIso(): string {
 
 export async function runSteps(steps: Step[], options: RunOptions): Promise<RunResult> {
   const opts = normalizeRunOptions(steps, options);
-  const redactor: Redactor = createRedactor(opts.secrets);
+  const redactor = createGrowingRedactor(opts.secrets);
   const { id, dir } = await createRunDir(opts.root, options.runId);
   await markLatest(opts.root, id);
   const journal = await Journal.open(dir);
@@ -275,6 +275,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
             log.line(line);
             emit({ type: 'log', time: nowIso(), step: step.name, host: host.name, line });
           },
+          addSecret: (value: string) => redactor.add(value),
         }),
       });
       outcome = await run.outcome;

@@ -2,7 +2,7 @@
 import type { Host, Launcher, Remote, RunResult, Step, StepContext } from '@labrig/core';
 import { BackgroundLauncher, CommandFailed, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, runSteps, waitReady } from '@labrig/core';
 import type { SystemContext } from './context.js';
-import type { Action, PlannedStep, SkipWhen } from './plan.js';
+import type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from './plan.js';
 import { fetchArtifact } from './store.js';
 
 export interface RunOverrides {
@@ -21,6 +21,32 @@ export interface ActionsOutput {
   started?: { name: string; pid?: number; readyMs: number };
   process?: { name: string; running: boolean; pid?: number; stamp?: string; logFile: string };
   stdout: string;
+  /** Values captured from commands' output (run actions with `capture`). */
+  captured?: Record<string, string>;
+}
+
+/** Captured values of earlier steps, from the engine's outputs. */
+export function capturedOutputs(outputs: StepContext['outputs']): StepOutputs {
+  return {
+    get(step, host, name) {
+      const v = (outputs[step]?.[host] as ActionsOutput | undefined)?.captured?.[name];
+      if (v === undefined) {
+        throw new Error(`step ${step} has no value "${name}" from ${host} (it did not run there, or ran in an earlier run: run the whole target again)`);
+      }
+      return v;
+    },
+  };
+}
+
+/** Dry-run placeholders: `<name from step on host>`. */
+export const placeholderOutputs: StepOutputs = { get: (step, host, name) => `<${name} from ${step} on ${host}>` };
+
+/** The value a capture keeps from a command's stdout; throws naming what was expected. */
+export function captureValue(c: Capture, stdout: string, where: string): string {
+  if (!c.pattern) return stdout.trim();
+  const m = new RegExp(c.pattern, 'm').exec(stdout);
+  if (!m) throw new Error(`${where}: expected output matching /${c.pattern}/ to capture "${c.name}", got: ${stdout.trim().split('\n').slice(-3).join(' | ').slice(0, 300) || '(nothing)'}`);
+  return m[1] ?? m[0];
 }
 
 function launcherOf(ctx: SystemContext): Launcher {
@@ -59,6 +85,11 @@ async function runActions(ctx: SystemContext, c: StepContext, actions: Action[])
         const r = await remote.exec(a.argv, { signal, env: a.env });
         out.stdout += r.stdout;
         out.ran++;
+        if (a.capture) {
+          const v = captureValue(a.capture, r.stdout, `${remote.host.name}: ${quote(a.argv)}`);
+          if (a.capture.secret) c.addSecret?.(v);
+          (out.captured ??= {})[a.capture.name] = v;
+        }
         break;
       }
       case 'put': {
@@ -129,7 +160,7 @@ export function toEngineSteps(ctx: SystemContext, planned: PlannedStep[]): Step[
             },
           }
         : {}),
-      run: (c) => runActions(ctx, c, p.actions(c.host)),
+      run: (c) => runActions(ctx, c, p.actions(c.host, capturedOutputs(c.outputs))),
     }),
   );
 }
@@ -168,7 +199,9 @@ export function printHostOutputs(run: RunResult, label: (host: string, step: str
 function describeAction(a: Action): string {
   switch (a.kind) {
     case 'run':
-      return `run ${quote(a.argv)}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}`;
+      return `run ${quote(a.argv)}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}${
+        a.capture ? `; keep ${a.capture.secret ? 'secret ' : ''}${a.capture.name}${a.capture.pattern ? ` from /${a.capture.pattern}/` : ''}` : ''
+      }`;
     case 'put':
       return `copy ${a.name} -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)})`;
     case 'fetch':
@@ -198,7 +231,7 @@ export function formatPlan(ctx: SystemContext, target: string, planned: PlannedS
     for (const h of p.hosts) {
       const skip = p.skipWhen ? ` [skipped when ${describeSkip(p.skipWhen(h))}]` : '';
       lines.push(`  ${h.name}${skip}`);
-      for (const a of p.actions(h)) lines.push(`    ${describeAction(a)}`);
+      for (const a of p.actions(h, placeholderOutputs)) lines.push(`    ${describeAction(a)}`);
     }
   }
   return lines.join('\n');

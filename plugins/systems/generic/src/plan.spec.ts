@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Host, PlatformInstance } from '@labrig/core';
 import type { SystemContext } from './context.js';
-import { formatPlan } from './interpret.js';
+import { formatPlan, placeholderOutputs } from './interpret.js';
 import { planDeploy, planSetup, planStop, planTask, type BuiltArtifact } from './plan.js';
 import { assignRoles } from './roles.js';
 import { loadSystemFile } from './system-file.js';
@@ -52,14 +52,14 @@ describe('plans', () => {
   it('servers start on their own address; clients get every server endpoint', () => {
     const ctx = demoContext();
     const start = planDeploy(ctx, built).find((s) => s.name === 'start:server')!;
-    const a = start.actions(inventory[1]!)[0]!;
+    const a = start.actions(inventory[1]!, placeholderOutputs)[0]!;
     expect(a.kind).toBe('start');
     if (a.kind !== 'start') return;
     expect(a.spec.argv).toEqual(['.labrig/systems/demo/bin/kvserver', '--port', '7000', '--bind', '127.0.1.2', '--threads', '4']);
     expect(a.probe).toEqual({ port: 7000, address: '127.0.1.2' });
     const load = planTask(ctx, 'load')[0]!;
     expect(load.hosts.map((h) => h.name)).toEqual(['tb-2', 'tb-3']);
-    const run = load.actions(inventory[3]!)[0]!;
+    const run = load.actions(inventory[3]!, placeholderOutputs)[0]!;
     expect(run.kind === 'run' && run.argv).toContain('127.0.1.1:7000,127.0.1.2:7000');
     expect(run.kind === 'run' && run.argv.at(-1)).toBe('1'); // {host.index} within the client role
   });

@@ -11,8 +11,12 @@ import { expandArgv } from './template.js';
 import type { Probe } from './system-file.js';
 
 export type Action =
-  /** Run argv; with `check`, skip it when the check exits 0. */
-  | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[] }
+  /**
+   * Run argv; with `check`, skip it when the check exits 0. With `capture`, keep a value from its
+   * stdout (the first group of `pattern`, or the whole trimmed stdout) for later steps to use
+   * (`outputs.get(step, host, name)`); a `secret` capture is redacted from everything after.
+   */
+  | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[]; capture?: Capture }
   /** Copy a build output to the host (ssh distribution). */
   | { kind: 'put'; name: string; local: string; remote: string; sha256: string; mode: number }
   /** The host fetches an artifact from the store (store distribution). */
@@ -22,6 +26,21 @@ export type Action =
   | { kind: 'stop'; name: string }
   | { kind: 'process-status'; name: string }
   | { kind: 'write-file'; path: string; content: string };
+
+export interface Capture {
+  name: string;
+  /** A regular expression; its first group (or the whole match) is the value. */
+  pattern?: string;
+  secret?: boolean;
+}
+
+/**
+ * Values earlier steps captured, for actions computed when their step runs (a join token from
+ * the leader, used by the followers). In a dry run they are placeholders naming where they come from.
+ */
+export interface StepOutputs {
+  get(step: string, host: string, name: string): string;
+}
 
 /** Skip the step on a host when this holds there (checked first, without side effects). */
 export type SkipWhen =
@@ -34,7 +53,8 @@ export interface PlannedStep {
   title: string;
   hosts: Host[];
   skipWhen?: (host: Host) => SkipWhen;
-  actions: (host: Host) => Action[];
+  /** The host's actions; `outputs` holds what earlier steps captured (placeholders in a dry run). */
+  actions: (host: Host, outputs: StepOutputs) => Action[];
   timeoutMs?: number;
 }
 
