@@ -5,9 +5,10 @@
  * returns, so a run that fails or is killed at any point leaves what teardown needs to release
  * exactly what was created. Written atomically (temporary file, fsync, rename).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsConflict } from './errors.js';
+import { writeJsonDurably } from '@labrig/platform-kit';
 
 export const STATE_FILE = 'instances.json';
 
@@ -57,17 +58,7 @@ export function readState(stateDir: string): AwsState | undefined {
 
 /** Replace the state file with `state` (atomic: a reader sees the old or the new file, whole). */
 export function writeState(stateDir: string, state: AwsState): void {
-  mkdirSync(stateDir, { recursive: true });
-  const file = statePath(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeJsonDurably(statePath(stateDir), state);
 }
 
 export function removeState(stateDir: string): void {

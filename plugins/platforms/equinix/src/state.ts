@@ -4,9 +4,10 @@
  * entry without id just before, so a create whose answer was lost is still found and released).
  * Teardown deletes exactly these. Writes are atomic (temporary file, fsync, rename).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { StateUnreadable } from './errors.js';
+import { writeJsonDurably } from '@labrig/platform-kit';
 
 export const STATE_FILE = 'devices.json';
 
@@ -61,23 +62,7 @@ export function readState(stateDir: string): DeploymentState | undefined {
 
 /** Replace the state file atomically and durably. */
 export function writeState(stateDir: string, state: DeploymentState): void {
-  mkdirSync(stateDir, { recursive: true });
-  const file = statePath(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(stateDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeJsonDurably(statePath(stateDir), state);
 }
 
 /** Forget the state (everything it listed is released). */
