@@ -4,8 +4,9 @@
  * kernel parameters (reboot), take a NUMA node's CPUs offline and find the cluster addresses;
  * the `link-test` target checks every host reaches every other one.
  *
- * The default export is the Platform; `./nx` (src/nodes.ts) makes each
- * configs/platforms/<name>/platform.toml naming this module an Nx project.
+ * The default export is the Platform; @labrig/platform-kit/nx makes each
+ * configs/platforms/<name>/platform.toml naming this module an Nx project, with the `link-test`
+ * target this package declares in its package.json (labrig.platform).
  */
 export { cloudlabPlatform as default, cloudlabPlatform, artifactStoreOf } from './platform.js';
 export { configSchema, loadCloudlabConfig, PLATFORM_MODULE, type CloudlabConfig, type KernelConfig, type NumaConfig, type PartitionConfig, type StoreConfig } from './config.js';

@@ -1,7 +1,7 @@
 /**
  * @labrig/platform-equinix: Equinix Metal devices (and any bare-metal cloud that speaks the same
  * API) as a labrig platform. A platform file names it with `platform = "@labrig/platform-equinix"`;
- * the default export is the Platform object. Nx loads `createNodesV2` from `./nx` (src/nodes.ts).
+ * the default export is the Platform object; @labrig/platform-kit/nx makes its Nx projects.
  */
 export { createEquinixPlatform, equinixPlatform, type EquinixPlatformOptions } from './platform.js';
 export { configSchema, loadEquinixConfig, hostnamePrefixOf, type EquinixConfig } from './config.js';
