@@ -1,0 +1,1 @@
+export { checkPlatformContract, ContractFailed, type CheckResult, type PlatformContractOptions } from './platform-contract.js';

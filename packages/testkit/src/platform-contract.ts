@@ -1,0 +1,155 @@
+/**
+ * The Platform contract, checked against a real workspace and real hosts: one call from a plugin's
+ * spec (`await checkPlatformContract({ root, platform })`). Each check is named; a failure lists
+ * every failed check with what was expected, so a plugin author sees all of them at once.
+ *
+ * Checks: the module loads and has the contract's shape; a config with an unknown field is a
+ * ConfigError naming the file and the field; provision (when the plugin has one) can run twice
+ * with the same hosts; the inventory has well-formed, uniquely named hosts and does not change
+ * when asked twice; every host answers a command through the platform's connector; teardown
+ * (when the plugin has one) can run twice, and errors on the way are typed labrig errors.
+ */
+import { appendFileSync, cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Host, PlatformInstance } from '@labrig/core';
+import { ConfigError, isLabrigError, loadPlatform, platformFileOf } from '@labrig/core';
+
+export interface PlatformContractOptions {
+  /** Workspace root holding configs/platforms/<platform>/platform.toml. */
+  root: string;
+  /** The platform folder name. */
+  platform: string;
+  /** Run provision and teardown (twice each). Default: true when the plugin has them. */
+  lifecycle?: boolean;
+  /** Hosts checked with a command (default all). */
+  maxHosts?: number;
+}
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail?: string;
+}
+
+export class ContractFailed extends Error {
+  constructor(
+    readonly platform: string,
+    readonly results: CheckResult[],
+  ) {
+    super(
+      `platform ${platform} fails the labrig Platform contract:\n${results
+        .filter((r) => !r.ok)
+        .map((r) => `  ✖ ${r.name}: ${r.detail ?? ''}`)
+        .join('\n')}`,
+    );
+    this.name = 'ContractFailed';
+  }
+}
+
+const describeError = (e: unknown) => (isLabrigError(e) ? `${e.constructor.name}: ${e.message}` : `untyped ${(e as Error)?.name ?? 'error'}: ${(e as Error)?.message ?? String(e)}`);
+
+function checkHosts(hosts: Host[]): string | undefined {
+  if (!Array.isArray(hosts) || hosts.length === 0) return 'inventory returned no hosts';
+  const names = new Set<string>();
+  for (const [i, h] of hosts.entries()) {
+    const where = `hosts[${i}] (${h?.name ?? '?'})`;
+    if (typeof h.name !== 'string' || !h.name) return `${where}: name must be a non-empty string`;
+    if (names.has(h.name)) return `${where}: duplicate name`;
+    names.add(h.name);
+    if (typeof h.address !== 'string' || !h.address) return `${where}: address must be a non-empty string`;
+    if (h.port !== undefined && (!Number.isInteger(h.port) || h.port < 1 || h.port > 65535)) return `${where}: port ${h.port} is not a TCP port`;
+    if (!Array.isArray(h.roles) || h.roles.length === 0) return `${where}: roles must be a non-empty list`;
+    if (typeof h.labels !== 'object' || h.labels === null) return `${where}: labels must be an object`;
+  }
+  return undefined;
+}
+
+const summary = (hosts: Host[]) => JSON.stringify(hosts.map((h) => [h.name, h.address, h.port ?? 22, h.user ?? '', [...h.roles].sort()]));
+
+export async function checkPlatformContract(o: PlatformContractOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const check = async <T>(name: string, fn: () => Promise<T | string | undefined>): Promise<T | undefined> => {
+    const t0 = performance.now();
+    try {
+      const r = await fn();
+      const failed = typeof r === 'string' ? r : undefined;
+      results.push({ name, ok: failed === undefined, ms: Math.round(performance.now() - t0), ...(failed ? { detail: failed } : {}) });
+      return failed === undefined ? (r as T) : undefined;
+    } catch (e) {
+      results.push({ name, ok: false, ms: Math.round(performance.now() - t0), detail: describeError(e) });
+      return undefined;
+    }
+  };
+
+  const p = await check<PlatformInstance>('loads with the contract shape', async () => {
+    const inst = await loadPlatform(o.root, o.platform);
+    const pl = inst.platform;
+    if (typeof pl.name !== 'string' || typeof pl.configSchema !== 'object' || typeof pl.inventory !== 'function' || typeof pl.createConnector !== 'function') {
+      return 'the default export needs name, configSchema, inventory and createConnector';
+    }
+    return inst;
+  });
+
+  await check('a config with an unknown field is a ConfigError naming file and field', async () => {
+    const bad = `${o.platform}-testkit-${process.pid}`;
+    const dir = join(o.root, 'configs/platforms', bad);
+    cpSync(join(o.root, 'configs/platforms', o.platform), dir, { recursive: true });
+    try {
+      appendFileSync(join(dir, 'platform.toml'), '\nlabrig_testkit_unknown_field = 1\n');
+      await loadPlatform(o.root, bad);
+      return 'the config loaded: an unknown field must be refused (additionalProperties: false)';
+    } catch (e) {
+      if (!(e instanceof ConfigError)) return `expected a ConfigError, got ${describeError(e)}`;
+      if (!e.message.includes(platformFileOf(bad)) || !e.message.includes('labrig_testkit_unknown_field')) return `the error must name ${platformFileOf(bad)} and the field: ${e.message}`;
+      return undefined;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  if (!p) throw new ContractFailed(o.platform, results);
+
+  const lifecycle = o.lifecycle ?? true;
+  if (lifecycle && p.platform.provision) {
+    await check('provision runs twice with the same hosts', async () => {
+      const a = await p.platform.provision!(p.cfg, p.ctx);
+      const b = await p.platform.provision!(p.cfg, p.ctx);
+      return summary(a) === summary(b) ? undefined : `the second provision changed the hosts: ${summary(a)} then ${summary(b)}`;
+    });
+  }
+
+  const hosts = await check<Host[]>('inventory: well-formed hosts, unchanged when asked twice', async () => {
+    const a = await p.platform.inventory(p.cfg, p.ctx);
+    const bad = checkHosts(a);
+    if (bad) return bad;
+    const b = await p.platform.inventory(p.cfg, p.ctx);
+    return summary(a) === summary(b) ? a : 'asking twice gave different hosts (inventory must not change the world)';
+  });
+
+  if (hosts) {
+    await check('every host answers a command through the connector', async () => {
+      const connector = p.platform.createConnector(p.cfg, p.ctx);
+      try {
+        for (const h of hosts.slice(0, o.maxHosts ?? hosts.length)) {
+          const remote = await connector.connect(h);
+          const r = await remote.exec(['sh', '-c', 'echo labrig-testkit'], { allowFailure: true });
+          if (r.exitCode !== 0 || r.stdout.trim() !== 'labrig-testkit') return `${h.name}: exit ${r.exitCode}, output ${JSON.stringify(r.stdout.slice(0, 80))}`;
+        }
+        return undefined;
+      } finally {
+        await connector.close();
+      }
+    });
+  }
+
+  if (lifecycle && p.platform.teardown) {
+    await check('teardown runs twice', async () => {
+      await p.platform.teardown!(p.cfg, p.ctx);
+      await p.platform.teardown!(p.cfg, p.ctx);
+      return undefined;
+    });
+  }
+
+  if (results.some((r) => !r.ok)) throw new ContractFailed(o.platform, results);
+  return results;
+}
