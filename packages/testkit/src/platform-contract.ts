@@ -65,7 +65,8 @@ function checkHosts(hosts: Host[]): string | undefined {
   return undefined;
 }
 
-const summary = (hosts: Host[]) => JSON.stringify(hosts.map((h) => [h.name, h.address, h.port ?? 22, h.user ?? '', [...h.roles].sort()]));
+const summary = (hosts: Host[]) =>
+  JSON.stringify(hosts.map((h) => [h.name, h.address, h.port ?? 22, h.user ?? '', [...h.roles].sort(), h.privateAddress ?? '', h.jump?.name ?? '', Object.entries(h.labels ?? {}).sort()]));
 
 export async function checkPlatformContract(o: PlatformContractOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -127,10 +128,11 @@ export async function checkPlatformContract(o: PlatformContractOptions): Promise
   });
 
   if (hosts) {
-    await check('every host answers a command through the connector', async () => {
+    const checked = hosts.slice(0, o.maxHosts ?? hosts.length);
+    await check(o.maxHosts !== undefined && checked.length < hosts.length ? `every host answers a command through the connector (the first ${checked.length} of ${hosts.length})` : 'every host answers a command through the connector', async () => {
       const connector = p.platform.createConnector(p.cfg, p.ctx);
       try {
-        for (const h of hosts.slice(0, o.maxHosts ?? hosts.length)) {
+        for (const h of checked) {
           const remote = await connector.connect(h);
           const r = await remote.exec(['sh', '-c', 'echo labrig-testkit'], { allowFailure: true });
           if (r.exitCode !== 0 || r.stdout.trim() !== 'labrig-testkit') return `${h.name}: exit ${r.exitCode}, output ${JSON.stringify(r.stdout.slice(0, 80))}`;
