@@ -29,6 +29,7 @@ export interface CheckResult {
   name: string;
   ok: boolean;
   ms: number;
+  /** Why it failed; for a passed check, what it saw (e.g. how many hosts answered). */
   detail?: string;
 }
 
@@ -53,7 +54,8 @@ function checkHosts(hosts: Host[]): string | undefined {
   if (!Array.isArray(hosts) || hosts.length === 0) return 'inventory returned no hosts';
   const names = new Set<string>();
   for (const [i, h] of hosts.entries()) {
-    const where = `hosts[${i}] (${h?.name ?? '?'})`;
+    if (typeof h !== 'object' || h === null) return `hosts[${i}] is not an object`;
+    const where = `hosts[${i}] (${h.name ?? '?'})`;
     if (typeof h.name !== 'string' || !h.name) return `${where}: name must be a non-empty string`;
     if (names.has(h.name)) return `${where}: duplicate name`;
     names.add(h.name);
@@ -70,12 +72,13 @@ const summary = (hosts: Host[]) =>
 
 export async function checkPlatformContract(o: PlatformContractOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const check = async <T>(name: string, fn: () => Promise<T | string | undefined>): Promise<T | undefined> => {
+  const check = async <T>(name: string, fn: () => Promise<T | string | undefined>, seen?: (r: T) => string): Promise<T | undefined> => {
     const t0 = performance.now();
     try {
       const r = await fn();
       const failed = typeof r === 'string' ? r : undefined;
-      results.push({ name, ok: failed === undefined, ms: Math.round(performance.now() - t0), ...(failed ? { detail: failed } : {}) });
+      const detail = failed ?? (seen && r !== undefined ? seen(r as T) : undefined);
+      results.push({ name, ok: failed === undefined, ms: Math.round(performance.now() - t0), ...(detail ? { detail } : {}) });
       return failed === undefined ? (r as T) : undefined;
     } catch (e) {
       results.push({ name, ok: false, ms: Math.round(performance.now() - t0), detail: describeError(e) });
@@ -125,7 +128,7 @@ export async function checkPlatformContract(o: PlatformContractOptions): Promise
     if (bad) return bad;
     const b = await p.platform.inventory(p.cfg, p.ctx);
     return summary(a) === summary(b) ? a : 'asking twice gave different hosts (inventory must not change the world)';
-  });
+  }, (a) => `${a.length} host(s): ${a.map((h) => h.name).join(', ')}`);
 
   if (hosts) {
     const checked = hosts.slice(0, o.maxHosts ?? hosts.length);
