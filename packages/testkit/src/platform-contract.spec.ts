@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostUnreachable, registerModules, type Host, type Platform, type Remote } from '@labrig/core';
 import { checkPlatformContract, ContractFailed } from './platform-contract.js';
 
 const repo = join(import.meta.dirname, '../../..');
@@ -27,15 +28,24 @@ beforeAll(() => {
   writeFileSync(join(root, 'package.json'), '{"name":"ws"}');
   mkdirSync(join(root, 'node_modules'), { recursive: true });
   for (const e of readdirSync(join(repo, 'node_modules'))) if (e !== '.bin' && e !== '.cache') symlinkSync(join(repo, 'node_modules', e), join(root, 'node_modules', e));
-  fixturePlatform(
-    'fixture-good',
-    `export default {
-  name: 'good',
-  configSchema: { type: 'object', additionalProperties: false, properties: { platform: { type: 'string' } } },
-  inventory: async () => [{ name: 'h0', address: '10.0.0.1', port: 22, user: 'u', roles: ['leader'], labels: {} }, { name: 'h1', address: '10.0.0.2', port: 22, user: 'u', roles: ['worker'], labels: {} }],
-  createConnector: () => ({ connect: async () => (${remote}), close: async () => {} }),
-};`,
-  );
+  // A platform that keeps the contract, registered the way labrig-run registers bundled modules.
+  const answer = async (argv: readonly string[]) => ({ exitCode: 0, signal: null, stdout: argv.includes('echo labrig-testkit') ? 'labrig-testkit\n' : '', stderr: '', durationMs: 1 });
+  const good: Platform = {
+    name: 'good',
+    configSchema: { type: 'object', additionalProperties: false, properties: { platform: { type: 'string' } } },
+    inventory: async () => [
+      { name: 'h0', address: '10.0.0.1', port: 22, user: 'u', roles: ['leader'], labels: {} },
+      { name: 'h1', address: '10.0.0.2', port: 22, user: 'u', roles: ['worker'], labels: {} },
+    ],
+    createConnector: () => ({
+      connect: async (h: Host) => {
+        if (h.name.endsWith('-gone')) throw new HostUnreachable(h.name, h.address, 'connection refused');
+        return { host: h, exec: answer } as unknown as Remote;
+      },
+      close: async () => undefined,
+    }),
+  };
+  registerModules({ 'fixture-good': async () => ({ default: good }) });
   fixturePlatform(
     'fixture-bad',
     `let calls = 0;
@@ -58,6 +68,20 @@ describe('checkPlatformContract', () => {
     const r = await checkPlatformContract({ root, platform: 'good' });
     expect(r.every((c) => c.ok)).toBe(true);
     expect(r.map((c) => c.name)).toContain('every host answers a command through the connector');
+    expect(r.map((c) => c.name)).toContain('a host that does not answer is a typed error (HostUnreachable)');
+  });
+
+  it('fails a platform whose connector pretends an unreachable host answered', async () => {
+    fixturePlatform('fixture-liar', `export default {
+  name: 'liar',
+  configSchema: { type: 'object', additionalProperties: false, properties: { platform: { type: 'string' } } },
+  inventory: async () => [{ name: 'h0', address: '10.0.0.1', port: 22, user: 'u', roles: ['leader'], labels: {} }],
+  createConnector: () => ({ connect: async () => (${remote}), close: async () => {} }),
+};`);
+    platformFile('liar', 'fixture-liar');
+    const e = await checkPlatformContract({ root, platform: 'liar' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ContractFailed);
+    expect((e as ContractFailed).results.filter((c) => !c.ok).map((c) => c.name)).toEqual(['a host that does not answer is a typed error (HostUnreachable)']);
   });
 
   it('names every broken check: unknown fields accepted, provision not idempotent, duplicate hosts, untyped teardown error', async () => {

@@ -6,10 +6,11 @@
  * Checks: the module loads and has the contract's shape; a config with an unknown field is a
  * ConfigError naming the file and the field; provision (when the plugin has one) can run twice
  * with the same hosts; the inventory has well-formed, uniquely named hosts and does not change
- * when asked twice; every host answers a command through the platform's connector; teardown
- * (when the plugin has one) can run twice, and errors on the way are typed labrig errors.
+ * when asked twice; every host answers a command through the platform's connector; a host that
+ * does not answer is a typed HostUnreachable; teardown (when the plugin has one) can run twice.
  */
 import { appendFileSync, cpSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Host, PlatformInstance } from '@labrig/core';
 import { ConfigError, isLabrigError, loadPlatform, platformFileOf } from '@labrig/core';
@@ -65,6 +66,15 @@ function checkHosts(hosts: Host[]): string | undefined {
     if (typeof h.labels !== 'object' || h.labels === null) return `${where}: labels must be an object`;
   }
   return undefined;
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 const summary = (hosts: Host[]) =>
@@ -141,6 +151,25 @@ export async function checkPlatformContract(o: PlatformContractOptions): Promise
           if (r.exitCode !== 0 || r.stdout.trim() !== 'labrig-testkit') return `${h.name}: exit ${r.exitCode}, output ${JSON.stringify(r.stdout.slice(0, 80))}`;
         }
         return undefined;
+      } finally {
+        await connector.close();
+      }
+    });
+  }
+
+  if (hosts?.[0]) {
+    await check('a host that does not answer is a typed error (HostUnreachable)', async () => {
+      const port = await closedPort();
+      const gone: Host = { ...hosts[0]!, name: `${hosts[0]!.name}-gone`, address: '127.0.0.1', port };
+      delete (gone as { jump?: Host }).jump;
+      const connector = p.platform.createConnector(p.cfg, p.ctx);
+      try {
+        const remote = await connector.connect(gone);
+        await remote.exec(['true']);
+        return `connecting to 127.0.0.1:${port} (nothing listens there) succeeded`;
+      } catch (e) {
+        if (!isLabrigError(e)) return `expected a typed labrig error, got ${describeError(e)}`;
+        return e.code === 'UNREACHABLE' || e.constructor.name === 'HostUnreachable' ? undefined : `expected HostUnreachable, got ${describeError(e)}`;
       } finally {
         await connector.close();
       }

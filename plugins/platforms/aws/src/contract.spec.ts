@@ -83,6 +83,7 @@ it('passes the Platform contract: provision twice, inventory, every host answers
     'provision runs twice with the same hosts',
     'inventory: well-formed hosts, unchanged when asked twice',
     'every host answers a command through the connector',
+    'a host that does not answer is a typed error (HostUnreachable)',
     'teardown runs twice',
   ]);
   expect(results.filter((r) => !r.ok)).toEqual([]);

@@ -33,6 +33,7 @@ it('passes the Platform contract: provision twice, inventory, every host answers
     'provision runs twice with the same hosts',
     'inventory: well-formed hosts, unchanged when asked twice',
     'every host answers a command through the connector',
+    'a host that does not answer is a typed error (HostUnreachable)',
   ]);
   expect(results.filter((r) => !r.ok)).toEqual([]);
   console.log(results.map((r) => `${r.name}: ${r.ms} ms`).join('\n'));

@@ -31,6 +31,7 @@ it('passes the Platform contract: provision twice, inventory, every host answers
     'provision runs twice with the same hosts',
     'inventory: well-formed hosts, unchanged when asked twice',
     'every host answers a command through the connector',
+    'a host that does not answer is a typed error (HostUnreachable)',
     'teardown runs twice',
   ]);
 }, 120_000);
