@@ -12,4 +12,4 @@ export {
 } from './common.js';
 export { inventoryOf, openPlatform } from './open.js';
 export { formatOutputs, printCommandResult, runCommand, type RunCommandOptions, type RunCommandResult } from './run-command.js';
-export { writeJsonDurably } from './state-file.js';
+export { withStateLock, writeJsonDurably } from './state-file.js';

@@ -1,6 +1,6 @@
-/** Platform state files (what provision created): replaced atomically and durably. */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+/** Platform state files (what provision created): replaced atomically and durably, guarded by a lock. */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /**
  * Replace `file` with `value` as JSON: written to a temporary file, fsynced, renamed over the old
@@ -23,5 +23,41 @@ export function writeJsonDurably(file: string, value: unknown): void {
     fsyncSync(d);
   } finally {
     closeSync(d);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Run `fn` holding `<stateDir>/lock`: one provision or teardown at a time per platform folder (two
+ * at once would both create what is missing). The lock is a file created exclusively, holding the
+ * owner's pid; a lock left by a process that no longer runs is taken over. When a live process
+ * holds it, `locked(file, pid)` is thrown (the plugin's typed error).
+ */
+export async function withStateLock<T>(stateDir: string, fn: () => Promise<T>, locked: (file: string, pid: number) => Error): Promise<T> {
+  mkdirSync(stateDir, { recursive: true });
+  const file = join(stateDir, 'lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o644 });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    if (attempt > 0 || (Number.isInteger(pid) && pid > 0 && isRunning(pid))) throw locked(file, pid);
+    rmSync(file, { force: true }); // its owner is gone
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
   }
 }
