@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Host } from '@labrig/core';
 import { filterHosts, formatInventory, rolesFor, runDefaultsOf, withCommonSections } from './common.js';
-import { createNodesV2, kitTargets, namesModule, platformNodes } from './nodes.js';
+import { createNodesV2, kitTargets } from './nodes.js';
 
 const host = (name: string, roles: string[]): Host => ({ name, address: `10.0.0.${name.length}`, port: 22, user: 'u', roles, labels: {} });
 
@@ -27,36 +27,6 @@ describe('common sections', () => {
   });
 });
 
-describe('platformNodes', () => {
-  it('makes a project of each platform file naming the module, with the kit targets run by labrig-run', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'labrig-kit-'));
-    try {
-      for (const [name, text] of [
-        ['lab', 'platform = "@x/platform-lab"\n'],
-        ['other', 'platform = "@x/platform-other"\n'],
-        ['broken', 'platform = "@x/platform-lab"\nthis is not toml ='],
-      ] as const) {
-        mkdirSync(join(root, 'configs/platforms', name), { recursive: true });
-        writeFileSync(join(root, 'configs/platforms', name, 'platform.toml'), text);
-      }
-      expect(namesModule(join(root, 'configs/platforms/lab/platform.toml'), '@x/platform-lab')).toBe(true);
-      expect(namesModule(join(root, 'configs/platforms/broken/platform.toml'), '@x/platform-lab')).toBe(true);
-      const [glob, create] = platformNodes('@x/platform-lab', ['type:platform'], (p) => ({ extra: { command: `echo ${p}` } }));
-      expect(glob).toBe('configs/platforms/*/platform.toml');
-      const files = ['lab', 'other', 'broken'].map((n) => `configs/platforms/${n}/platform.toml`);
-      const out = await create(files, undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
-      const projects = out.map(([, r]) => Object.values(r.projects!)[0]!);
-      expect(projects.map((p) => p.name)).toEqual(['lab', 'broken']);
-      const t = projects[0]!.targets!;
-      expect(Object.keys(t).sort()).toEqual(['exec', 'extra', 'hosts', 'prepare', 'provision', 'teardown']);
-      expect(t['hosts']!.options).toEqual({ command: 'labrig-run @labrig/platform-kit:hosts lab configs/platforms/lab --platform=lab' });
-      expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('nx:run-commands');
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-});
-
 describe('the one platform entry (createNodesV2)', () => {
   it("gives every platform file the kit's targets plus those its plugin declares in package.json", async () => {
     const root = mkdtempSync(join(tmpdir(), 'labrig-kit-'));
@@ -71,14 +41,16 @@ describe('the one platform entry (createNodesV2)', () => {
         ['lab', 'platform = "@x/platform-lab"\n'],
         ['unknown', 'platform = "@x/not-installed"\n'],
         ['none', 'hosts = 3\n'],
+        ['broken', 'platform = "@x/platform-lab"\nthis is not toml ='],
       ] as const) {
         mkdirSync(join(root, 'configs/platforms', name), { recursive: true });
         writeFileSync(join(root, 'configs/platforms', name, 'platform.toml'), text);
       }
       const [, create] = createNodesV2;
-      const out = await create(['lab', 'unknown', 'none'].map((n) => `configs/platforms/${n}/platform.toml`), undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
+      const out = await create(['lab', 'unknown', 'none', 'broken'].map((n) => `configs/platforms/${n}/platform.toml`), undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
       const projects = out.map(([, r]) => Object.values(r.projects!)[0]!);
-      expect(projects.map((p) => p.name)).toEqual(['lab', 'unknown']);
+      // An invalid file still becomes a project (its targets report the error); a file naming no module does not.
+      expect(projects.map((p) => p.name)).toEqual(['lab', 'unknown', 'broken']);
       const lab = projects[0]!;
       expect(lab.tags).toEqual(['type:platform', 'platform:lab']);
       expect(Object.keys(lab.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown', 'up']);
@@ -86,6 +58,8 @@ describe('the one platform entry (createNodesV2)', () => {
       expect(lab.targets!['hosts']!.options).toEqual({ command: 'labrig-run @x/platform-lab:own-hosts lab configs/platforms/lab' });
       // A module that is not installed still becomes a project: its targets report the error when run.
       expect(Object.keys(projects[1]!.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown']);
+      expect(projects[1]!.targets!['exec']!.options).toEqual({ command: 'labrig-run @labrig/platform-kit:exec unknown configs/platforms/unknown --platform=unknown' });
+      expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('nx:run-commands');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

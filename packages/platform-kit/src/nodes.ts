@@ -10,21 +10,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
-import { parse } from 'smol-toml';
+import { platformModuleOf } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
 
 export const PLATFORM_FILES = 'configs/platforms/*/platform.toml';
 export const KIT = '@labrig/platform-kit';
-
-/** Does this platform file name `module`? (An invalid file still becomes a project: its targets report the error.) */
-export function namesModule(path: string, module: string): boolean {
-  const text = readFileSync(path, 'utf8');
-  try {
-    return (parse(text) as { platform?: unknown }).platform === module;
-  } catch {
-    return new RegExp(`^\\s*platform\\s*=\\s*["']${module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}["']`, 'm').test(text);
-  }
-}
 
 /** The targets every platform project gets. */
 export function kitTargets(project: string, projectRoot: string): Record<string, TargetConfiguration> {
@@ -42,27 +32,6 @@ export function kitTargets(project: string, projectRoot: string): Record<string,
   };
 }
 
-export function platformNodes(
-  module: string,
-  tags: string[],
-  extra?: (project: string, projectRoot: string) => Record<string, TargetConfiguration>,
-): CreateNodesV2 {
-  return [
-    PLATFORM_FILES,
-    async (files: readonly string[], _options: unknown, context: CreateNodesContextV2) =>
-      files
-        .filter((f) => namesModule(join(context.workspaceRoot, f), module))
-        .map((f) => {
-          const root = dirname(f);
-          const name = basename(root);
-          return [
-            f,
-            { projects: { [root]: { name, root, projectType: 'application' as const, tags, targets: { ...kitTargets(name, root), ...extra?.(name, root) } } } },
-          ] as const;
-        }),
-  ];
-}
-
 /** A target a platform plugin declares in its package.json. */
 export interface DeclaredTarget {
   /** An executor of the plugin's executors.json. */
@@ -75,15 +44,6 @@ export interface DeclaredTarget {
 interface PlatformMeta {
   tags?: string[];
   targets?: Record<string, DeclaredTarget>;
-}
-
-/** The module a platform file names (`platform = "..."`), without validating the file. */
-export function platformModuleOf(path: string): string | undefined {
-  try {
-    return /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(path, 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
 }
 
 /** `labrig.platform` of the module's package.json (undefined when it cannot be read). */

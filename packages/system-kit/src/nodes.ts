@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { CreateDependencies, CreateNodesContextV2, CreateNodesV2, RawProjectGraphDependency, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
 import { parse } from 'smol-toml';
-import { listPlatforms, platformFileOf } from '@labrig/core/platform-list';
+import { listPlatforms, platformFileOf, platformModuleOf } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
 
 export const SYSTEM_FILES = 'targets/*/system.toml';
@@ -174,14 +174,7 @@ export const createDependencies: CreateDependencies = (_options, ctx) => {
       /* a project without a package.json is no plugin */
     }
   }
-  const platformModules = listPlatforms(ctx.workspaceRoot).flatMap((name) => {
-    try {
-      const m = /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(join(ctx.workspaceRoot, platformFileOf(name)), 'utf8'));
-      return m?.[1] ? [m[1]] : [];
-    } catch {
-      return [];
-    }
-  });
+  const platformModules = listPlatforms(ctx.workspaceRoot).flatMap((name) => platformModuleOf(join(ctx.workspaceRoot, platformFileOf(name))) ?? []);
   const deps: RawProjectGraphDependency[] = [];
   for (const [name, p] of Object.entries(ctx.projects)) {
     if (!p.tags?.includes('type:system')) continue;

@@ -2,7 +2,7 @@
  * Where platform files live, and which exist. Light on purpose (node:fs only): Nx plugins'
  * createNodesV2 imports it while building the project graph.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PLATFORMS_DIR = 'configs/platforms';
@@ -21,4 +21,13 @@ export function listPlatforms(root: string): string[] {
     .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, PLATFORM_FILE)))
     .map((d) => d.name)
     .sort();
+}
+
+/** The module a platform file names (`platform = "..."`), read without validating the file (for graph building). */
+export function platformModuleOf(path: string): string | undefined {
+  try {
+    return /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(path, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
 }

@@ -11,7 +11,7 @@ import type { Platform, PlatformContext } from '../contracts.js';
 import { parseToml, readConfigText, validateConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 
-export { PLATFORMS_DIR, PLATFORM_FILE, platformFileOf, listPlatforms } from './list.js';
+export { PLATFORMS_DIR, PLATFORM_FILE, platformFileOf, listPlatforms, platformModuleOf } from './list.js';
 import { listPlatforms, platformFileOf } from './list.js';
 
 export interface PlatformInstance<Cfg = unknown> {
