@@ -6,11 +6,9 @@
  * not one per plugin: Nx loads each listed plugin in its own worker (about 0.45 s per plugin on
  * every command). Reads files only; no plugin code is loaded while the graph is built.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
-import { platformModuleOf } from '@labrig/core/platform-list';
+import { platformModuleOf, readLabrigSection } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
 
 export const PLATFORM_FILES = 'configs/platforms/*/platform.toml';
@@ -48,17 +46,8 @@ interface PlatformMeta {
 
 /** `labrig.platform` of the module's package.json (undefined when it cannot be read). */
 function readPlatformMeta(root: string, module: string): PlatformMeta | undefined {
-  let file: string;
-  try {
-    file = createRequire(join(root, 'package.json')).resolve(`${module}/package.json`);
-  } catch {
-    file = join(root, 'node_modules', module, 'package.json');
-  }
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { labrig?: { platform?: PlatformMeta } }).labrig?.platform ?? {};
-  } catch {
-    return undefined;
-  }
+  const section = readLabrigSection(root, module);
+  return section && ((section['platform'] as PlatformMeta | undefined) ?? {});
 }
 
 /** The kit's targets plus the declared ones (which win on a name clash). */

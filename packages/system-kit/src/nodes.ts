@@ -8,11 +8,10 @@
  * worker on every command. Reads files only; no plugin code is loaded while the graph is built.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { CreateDependencies, CreateNodesContextV2, CreateNodesV2, RawProjectGraphDependency, TargetConfiguration, TargetDependencyConfig } from '@nx/devkit';
 import { parse } from 'smol-toml';
-import { listPlatforms, platformFileOf, platformModuleOf } from '@labrig/core/platform-list';
+import { listPlatforms, platformFileOf, platformModuleOf, readLabrigSection } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
 
 export const SYSTEM_FILES = 'targets/*/system.toml';
@@ -64,23 +63,10 @@ export function peekSystemFile(path: string): Peek | undefined {
   }
 }
 
-function packageJsonOf(root: string, module: string): { path: string; json: { name?: string; labrig?: { system?: SystemMeta } } } | undefined {
-  let path: string;
-  try {
-    path = createRequire(join(root, 'package.json')).resolve(`${module}/package.json`);
-  } catch {
-    path = join(root, 'node_modules', module, 'package.json');
-  }
-  try {
-    return { path, json: JSON.parse(readFileSync(path, 'utf8')) as { labrig?: { system?: SystemMeta } } };
-  } catch {
-    return undefined;
-  }
-}
 
 /** The `labrig.system` declaration of a module (undefined: not a labrig system plugin, or not installed). */
 export function readSystemMeta(root: string, module: string): SystemMeta | undefined {
-  return packageJsonOf(root, module)?.json.labrig?.system;
+  return readLabrigSection(root, module)?.['system'] as SystemMeta | undefined;
 }
 
 /** The project's targets from its plugin's declaration. */

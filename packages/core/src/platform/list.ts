@@ -3,6 +3,7 @@
  * createNodesV2 imports it while building the project graph.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const PLATFORMS_DIR = 'configs/platforms';
@@ -27,6 +28,21 @@ export function listPlatforms(root: string): string[] {
 export function platformModuleOf(path: string): string | undefined {
   try {
     return /^\s*platform\s*=\s*["']([^"']+)["']/m.exec(readFileSync(path, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A plugin module's `labrig` section of its package.json (read, not loaded); undefined when the module is not installed. */
+export function readLabrigSection(root: string, module: string): Record<string, unknown> | undefined {
+  let file: string;
+  try {
+    file = createRequire(join(root, 'package.json')).resolve(`${module}/package.json`);
+  } catch {
+    file = join(root, 'node_modules', module, 'package.json');
+  }
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { labrig?: Record<string, unknown> }).labrig ?? {};
   } catch {
     return undefined;
   }
