@@ -36,11 +36,13 @@ export interface CheckResult {
 
 export class ContractFailed extends Error {
   constructor(
+    /** The platform (or system) checked. */
     readonly platform: string,
     readonly results: CheckResult[],
+    readonly contract: 'Platform' | 'System' = 'Platform',
   ) {
     super(
-      `platform ${platform} fails the labrig Platform contract:\n${results
+      `${contract.toLowerCase()} ${platform} fails the labrig ${contract} contract:\n${results
         .filter((r) => !r.ok)
         .map((r) => `  ✖ ${r.name}: ${r.detail ?? ''}`)
         .join('\n')}`,

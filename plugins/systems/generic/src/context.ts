@@ -1,13 +1,14 @@
 /** Everything a system target needs: the system file, the platform instance, the inventory, roles. */
 import { join } from 'node:path';
 import type { Host, PlatformInstance } from '@labrig/core';
-import { ConfigError, OptionError, listPlatforms, loadPlatform } from '@labrig/core';
+import { ConfigError, loadPlatform } from '@labrig/core';
+import type { PlanContext } from '@labrig/system-kit';
 import { assignRoles } from './roles.js';
 import { loadSystemFile, systemName, type SystemFile } from './system-file.js';
 import { expand } from './template.js';
 import { resolveEnv } from './plan.js';
 
-export interface SystemContext {
+export interface SystemContext extends PlanContext {
   root: string;
   /** targets/<name> */
   projectRoot: string;
@@ -33,12 +34,7 @@ export function outDirOf(root: string, projectRoot: string): string {
   return join(root, 'dist', projectRoot);
 }
 
-/** The platform a target runs on: its Nx configuration. */
-export function requirePlatformName(root: string, platform: string | undefined): string {
-  if (platform) return platform;
-  const known = listPlatforms(root);
-  throw new OptionError('configuration', platform, `a platform: ${known.length ? known.join(' | ') : '(none configured under configs/platforms/)'} (e.g. --configuration=${known[0] ?? 'local'})`);
-}
+export { requirePlatformName } from '@labrig/system-kit';
 
 export async function openSystem(root: string, projectRoot: string, platformName: string, opts: { requireSecrets?: boolean } = {}): Promise<SystemContext> {
   const sys = loadSystemFile(root, projectRoot);

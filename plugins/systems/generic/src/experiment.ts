@@ -11,8 +11,8 @@ import type { ExperimentTarget, Params, Plan } from '@labrig/experiments';
 import type { SystemContext } from './context.js';
 import { deployRoles } from './executors/deploy/executor.js';
 import { pushArtifacts, readManifest } from './executors/push/executor.js';
-import type { RunOverrides } from './interpret.js';
-import { runPlanned } from './interpret.js';
+import type { RunOverrides } from '@labrig/system-kit';
+import { runPlanned } from '@labrig/system-kit';
 import { planSetup, tplFor } from './plan.js';
 import { expandArgv } from './template.js';
 

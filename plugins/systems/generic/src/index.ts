@@ -7,4 +7,4 @@
 export { loadSystemFile, systemSchema, type SystemFile } from './system-file.js';
 export { openSystem, type SystemContext } from './context.js';
 export { planSetup, planDeploy, planStop, planStatus, planTask, type PlannedStep, type Action } from './plan.js';
-export { formatPlan, runPlanned, toEngineSteps } from './interpret.js';
+export { formatPlan, runPlanned, toEngineSteps } from '@labrig/system-kit';

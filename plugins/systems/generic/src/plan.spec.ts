@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Host, PlatformInstance } from '@labrig/core';
 import type { SystemContext } from './context.js';
-import { formatPlan, placeholderOutputs } from './interpret.js';
+import { formatPlan, placeholderOutputs } from '@labrig/system-kit';
 import { planDeploy, planSetup, planStop, planTask, type BuiltArtifact } from './plan.js';
 import { assignRoles } from './roles.js';
 import { loadSystemFile } from './system-file.js';

@@ -2,63 +2,17 @@
  * Plans: what each target does, as data (steps × hosts × actions), before anything runs.
  * `--dry-run` prints a plan; otherwise interpret.ts turns it into engine steps.
  */
-import { createHash } from 'node:crypto';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
 import { copyTargets, parseDuration } from '@labrig/core';
+import type { Action, PlannedStep } from '@labrig/system-kit';
+import { sha256 } from '@labrig/system-kit';
 import type { SystemContext } from './context.js';
 import { hostsOfRoles } from './roles.js';
 import { expandArgv } from './template.js';
 import type { Probe } from './system-file.js';
 
-export type Action =
-  /**
-   * Run argv; with `check`, skip it when the check exits 0. With `capture`, keep a value from its
-   * stdout (the first group of `pattern`, or the whole trimmed stdout) for later steps to use
-   * (`outputs.get(step, host, name)`); a `secret` capture is redacted from everything after.
-   */
-  | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[]; capture?: Capture }
-  /** Copy a build output to the host (ssh distribution). */
-  | { kind: 'put'; name: string; local: string; remote: string; sha256: string; mode: number }
-  /** The host fetches an artifact from the store (store distribution). */
-  | { kind: 'fetch'; name: string; key: string; remote: string; sha256: string; mode: number }
-  /** (Re)start a long-running process and wait until its probe passes. */
-  | { kind: 'start'; spec: ProcessSpec; probe?: ReadinessProbe; timeoutMs: number; what: string }
-  | { kind: 'stop'; name: string }
-  | { kind: 'process-status'; name: string }
-  | { kind: 'write-file'; path: string; content: string };
-
-export interface Capture {
-  name: string;
-  /** A regular expression; its first group (or the whole match) is the value. */
-  pattern?: string;
-  secret?: boolean;
-}
-
-/**
- * Values earlier steps captured, for actions computed when their step runs (a join token from
- * the leader, used by the followers). In a dry run they are placeholders naming where they come from.
- */
-export interface StepOutputs {
-  get(step: string, host: string, name: string): string;
-}
-
-/** Skip the step on a host when this holds there (checked first, without side effects). */
-export type SkipWhen =
-  | { kind: 'file-equals'; path: string; content: string }
-  | { kind: 'running'; name: string; stamp: string }
-  | { kind: 'files-match'; files: { path: string; sha256: string }[] };
-
-export interface PlannedStep {
-  name: string;
-  title: string;
-  hosts: Host[];
-  skipWhen?: (host: Host) => SkipWhen;
-  /** The host's actions; `outputs` holds what earlier steps captured (placeholders in a dry run). */
-  actions: (host: Host, outputs: StepOutputs) => Action[];
-  timeoutMs?: number;
-}
-
-export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+export type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from '@labrig/system-kit';
+export { sha256 } from '@labrig/system-kit';
 
 /** Artifacts as built: name → sha256 (from dist/<project>/artifacts.json). */
 export interface BuiltArtifact {

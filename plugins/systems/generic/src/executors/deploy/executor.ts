@@ -1,9 +1,9 @@
 /** deploy: install each role's artifacts, (re)start its process where it changed, wait until ready. */
 import type { ExecutorContext } from '@nx/devkit';
 import type { SystemContext } from '../../context.js';
-import { formatPlan, runPlanned, type RunOverrides } from '../../interpret.js';
+import { formatPlan, runPlanned, type RunOverrides } from '@labrig/system-kit';
 import { planDeploy, type BuiltArtifact } from '../../plan.js';
-import { openStore } from '../../store.js';
+import { openStore } from '@labrig/system-kit';
 import { readManifest } from '../push/executor.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 

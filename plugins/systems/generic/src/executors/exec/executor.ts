@@ -1,7 +1,7 @@
 /** exec: a shell command on the system's hosts (all, or --roles). */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError } from '@labrig/core';
-import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '@labrig/system-kit';
 import type { PlannedStep } from '../../plan.js';
 import { hostsOfRoles } from '../../roles.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';

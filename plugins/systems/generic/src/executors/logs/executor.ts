@@ -1,6 +1,6 @@
 /** logs: the end of each role's process log. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '@labrig/system-kit';
 import { processName, type PlannedStep } from '../../plan.js';
 import { withSystem, type CommonOptions } from '../shared.js';
 

@@ -5,7 +5,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { LocalConnector, createRenderer, runSteps } from '@labrig/core';
 import { pushImage } from '@labrig/artifacts';
 import type { SystemContext } from '../../context.js';
-import { openStore } from '../../store.js';
+import { openStore } from '@labrig/system-kit';
 import { MANIFEST, type BuildManifest } from '../build/executor.js';
 import { withSystem, type CommonOptions } from '../shared.js';
 

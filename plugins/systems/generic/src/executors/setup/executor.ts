@@ -1,6 +1,6 @@
 /** setup: prepare every host; a host whose setup stamp matches is skipped. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, runPlanned } from '../../interpret.js';
+import { formatPlan, runPlanned } from '@labrig/system-kit';
 import { planSetup } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 

@@ -1,6 +1,6 @@
 /** status: each role's processes (pid, stamp) and the system's status command. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, printHostOutputs, runPlanned, type ActionsOutput } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned, type ActionsOutput } from '@labrig/system-kit';
 import { planStatus } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 

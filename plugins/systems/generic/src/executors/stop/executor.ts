@@ -1,6 +1,6 @@
 /** stop: every role's processes, in reverse start order; safe to run again. */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, runPlanned } from '../../interpret.js';
+import { formatPlan, runPlanned } from '@labrig/system-kit';
 import { planStop } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 

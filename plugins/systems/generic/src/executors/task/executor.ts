@@ -1,7 +1,7 @@
 /** A [tasks.<name>] of the system file, run on its role's hosts; each host's output is printed. */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError } from '@labrig/core';
-import { formatPlan, printHostOutputs, runPlanned } from '../../interpret.js';
+import { formatPlan, printHostOutputs, runPlanned } from '@labrig/system-kit';
 import { planTask } from '../../plan.js';
 import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
 

@@ -1,23 +1,44 @@
-/** teardown: stop the system, then ask the platform to release what it provisioned. */
+/**
+ * teardown: stop the system, then ask the platform to release what it provisioned. Safe to run
+ * again: when the platform has no hosts any more (released by an earlier teardown), there is
+ * nothing to stop and the platform's own teardown (idempotent by contract) runs alone.
+ */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatPlan, runPlanned } from '../../interpret.js';
+import { isLabrigError, loadPlatform, reportError } from '@labrig/core';
+import { formatPlan, projectRootOf, requirePlatformName, runOverrides, runPlanned } from '@labrig/system-kit';
+import { openSystem, type SystemContext } from '../../context.js';
 import { planStop } from '../../plan.js';
-import { runOverrides, withSystem, type CommonOptions } from '../shared.js';
+import { loadSystemFile } from '../../system-file.js';
+import type { CommonOptions } from '../shared.js';
 
 export default async function teardownExecutor(o: CommonOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  return withSystem(o, context, async (ctx) => {
-    const plan = planStop(ctx);
-    const { platform, cfg, ctx: pctx } = ctx.platform;
+  try {
+    const overrides = runOverrides(o);
+    const name = requirePlatformName(context.root, o.platform);
+    const projectRoot = projectRootOf(context);
+    loadSystemFile(context.root, projectRoot); // a broken system file is reported, never skipped
+    const p = await loadPlatform(context.root, name);
+    let ctx: SystemContext | undefined;
+    try {
+      ctx = await openSystem(context.root, projectRoot, name);
+    } catch (err) {
+      // No inventory (the hosts are gone): nothing to stop. Anything else is a real error.
+      if (!p.platform.teardown || !isLabrigError(err)) throw err;
+      console.log(`${name}: no hosts to stop the system on (${err.message.split('\n')[0]})`);
+    }
+    const plan = ctx ? planStop(ctx) : [];
     if (o.dryRun) {
-      console.log(formatPlan(ctx, 'teardown', plan));
-      console.log(platform.teardown ? `then: ${platform.name} teardown (release what it provisioned)` : `then: ${platform.name} has nothing to release`);
-      return true;
+      if (ctx) console.log(formatPlan(ctx, 'teardown', plan));
+      console.log(p.platform.teardown ? `then: ${p.platform.name} teardown (release what it provisioned)` : `then: ${p.platform.name} has nothing to release`);
+      return { success: true };
     }
-    const stopped = await runPlanned(ctx, plan, `${ctx.name}:teardown`, { failurePolicy: 'continue', ...runOverrides(o) });
-    if (platform.teardown) {
-      await platform.teardown(cfg, pctx);
-      console.log(`✔ ${ctx.platform.name}: released`);
+    const stopped = ctx ? (await runPlanned(ctx, plan, `${ctx.name}:teardown`, { failurePolicy: 'continue', ...overrides })).ok : true;
+    if (p.platform.teardown) {
+      await p.platform.teardown(p.cfg, p.ctx);
+      console.log(`✔ ${name}: released`);
     }
-    return stopped.ok;
-  });
+    return { success: stopped };
+  } catch (err) {
+    return reportError(err);
+  }
 }

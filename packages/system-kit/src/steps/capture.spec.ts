@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnector, runSteps, type Host } from '@labrig/core';
-import type { SystemContext } from './context.js';
+import type { PlanContext } from './interpret.js';
 import { formatPlan, toEngineSteps, type ActionsOutput } from './interpret.js';
 import type { PlannedStep } from './plan.js';
 
@@ -17,7 +17,7 @@ let root: string;
 const host = (name: string): Host => ({ name, address: '127.0.0.1', port: 22, user: 'u', roles: [], labels: {} });
 const leader = host('leader');
 const workers = [host('w1'), host('w2')];
-const ctx = { name: 'sys', platform: { name: 'local', platform: {} } } as unknown as SystemContext;
+const ctx = { name: 'sys', platform: { name: 'local', platform: {} } } as unknown as PlanContext;
 const TOKEN = 'S3CRET-token-4711';
 
 const plan = (pattern: string): PlannedStep[] => [

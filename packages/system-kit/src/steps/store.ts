@@ -1,18 +1,18 @@
 /** The platform's S3 store, for push (upload) and store distribution (hosts fetch). */
 import type { Remote } from '@labrig/core';
 import { S3Store, fetchFromStore } from '@labrig/artifacts';
-import type { SystemContext } from './context.js';
+import type { PlanContext } from './interpret.js';
 
-const stores = new WeakMap<SystemContext, Promise<S3Store | undefined>>();
+const stores = new WeakMap<PlanContext, Promise<S3Store | undefined>>();
 
 /** The platform's store for this system (opened once per context: every fetch shares it). */
-export function openStore(ctx: SystemContext): Promise<S3Store | undefined> {
+export function openStore(ctx: PlanContext): Promise<S3Store | undefined> {
   let store = stores.get(ctx);
   if (!store) stores.set(ctx, (store = createStore(ctx)));
   return store;
 }
 
-async function createStore(ctx: SystemContext): Promise<S3Store | undefined> {
+async function createStore(ctx: PlanContext): Promise<S3Store | undefined> {
   const { platform, cfg, ctx: pctx } = ctx.platform;
   const store = await platform.artifactStore?.(cfg, pctx);
   if (!store?.s3) return undefined;
@@ -21,7 +21,7 @@ async function createStore(ctx: SystemContext): Promise<S3Store | undefined> {
 
 /** Fetch one artifact onto a host from the store; returns the bytes fetched (0 when it was there). */
 export async function fetchArtifact(
-  ctx: SystemContext,
+  ctx: PlanContext,
   remote: Remote,
   a: { key: string; remote: string; sha256: string; mode: number },
   signal: AbortSignal,

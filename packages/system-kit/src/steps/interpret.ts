@@ -1,9 +1,20 @@
 /** Plans → engine steps (and → text for --dry-run). */
-import type { Host, Launcher, Remote, RunResult, Step, StepContext } from '@labrig/core';
+import type { Host, Launcher, PlatformInstance, Remote, RunResult, Step, StepContext } from '@labrig/core';
 import { BackgroundLauncher, CommandFailed, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, runSteps, waitReady } from '@labrig/core';
-import type { SystemContext } from './context.js';
 import type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from './plan.js';
 import { fetchArtifact } from './store.js';
+
+/** What running a plan needs to know about the system and where it runs. */
+export interface PlanContext {
+  /** The workspace root (runs are journaled under <root>/.labrig/runs). */
+  root: string;
+  /** The system's name (its project). */
+  name: string;
+  platform: PlatformInstance;
+  inventory: Host[];
+  /** Secret values (redacted from logs, journal, output). */
+  secrets: string[];
+}
 
 export interface RunOverrides {
   output?: 'auto' | 'tty' | 'plain' | 'json';
@@ -23,6 +34,8 @@ export interface ActionsOutput {
   stdout: string;
   /** Values captured from commands' output (run actions with `capture`). */
   captured?: Record<string, string>;
+  /** Time spent in `wait` actions. */
+  waitedMs?: number;
 }
 
 /** Captured values of earlier steps, from the engine's outputs. */
@@ -49,11 +62,11 @@ export function captureValue(c: Capture, stdout: string, where: string): string 
   return m[1] ?? m[0];
 }
 
-function launcherOf(ctx: SystemContext): Launcher {
+function launcherOf(ctx: PlanContext): Launcher {
   return ctx.platform.platform.launcher ?? new BackgroundLauncher();
 }
 
-async function skipHolds(ctx: SystemContext, remote: Remote, w: SkipWhen, signal: AbortSignal): Promise<boolean> {
+async function skipHolds(ctx: PlanContext, remote: Remote, w: SkipWhen, signal: AbortSignal): Promise<boolean> {
   if (w.kind === 'file-equals') {
     const r = await remote.exec(['cat', w.path], { allowFailure: true, signal });
     return r.exitCode === 0 && r.stdout === w.content;
@@ -64,11 +77,14 @@ async function skipHolds(ctx: SystemContext, remote: Remote, w: SkipWhen, signal
     const got = new Map(r.stdout.trim().split('\n').map((l) => [l.slice(66), l.slice(0, 64)]));
     return w.files.every((f) => got.get(f.path) === f.sha256);
   }
+  if (w.kind === 'command') {
+    return (await remote.exec(w.argv, { allowFailure: true, signal })).exitCode === 0;
+  }
   const st = await launcherOf(ctx).status(remote, w.name, signal);
   return st.running && st.stamp === w.stamp;
 }
 
-async function runActions(ctx: SystemContext, c: StepContext, actions: Action[]): Promise<ActionsOutput> {
+async function runActions(ctx: PlanContext, c: StepContext, actions: Action[]): Promise<ActionsOutput> {
   const out: ActionsOutput = { bytes: 0, ran: 0, skipped: 0, stdout: '' };
   const { remote, signal } = c;
   const launcher = launcherOf(ctx);
@@ -82,7 +98,7 @@ async function runActions(ctx: SystemContext, c: StepContext, actions: Action[])
             continue;
           }
         }
-        const r = await remote.exec(a.argv, { signal, env: a.env });
+        const r = await remote.exec(a.argv, { signal, env: a.env, ...(a.stdin !== undefined ? { stdin: a.stdin } : {}), ...(a.pty ? { pty: true } : {}) });
         out.stdout += r.stdout;
         out.ran++;
         if (a.capture) {
@@ -137,15 +153,24 @@ async function runActions(ctx: SystemContext, c: StepContext, actions: Action[])
         break;
       }
       case 'write-file':
-        await remote.exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"', 'sh', a.path, a.content], { signal });
+        // Written to a temporary file then renamed: a reader never sees half of it.
+        await remote.exec(
+          ['sh', '-c', 'mkdir -p "$(dirname "$1")" && umask 077 && printf %s "$2" > "$1.labrig-tmp" && chmod "$3" "$1.labrig-tmp" && mv -f "$1.labrig-tmp" "$1"', 'sh', a.path, a.content, (a.mode ?? 0o644).toString(8)],
+          { signal },
+        );
         break;
+      case 'wait': {
+        const r = await waitReady(remote, a.probe, { what: a.what, timeoutMs: a.timeoutMs, signal, ...(a.intervalMs ? { intervalMs: a.intervalMs } : {}) });
+        out.waitedMs = (out.waitedMs ?? 0) + r.waitedMs;
+        break;
+      }
     }
   }
   return out;
 }
 
 /** Engine steps for a plan. */
-export function toEngineSteps(ctx: SystemContext, planned: PlannedStep[]): Step[] {
+export function toEngineSteps(ctx: PlanContext, planned: PlannedStep[]): Step[] {
   return planned.map(
     (p): Step<ActionsOutput> => ({
       name: p.name,
@@ -166,7 +191,7 @@ export function toEngineSteps(ctx: SystemContext, planned: PlannedStep[]): Step[
 }
 
 /** Run a plan on its hosts through the engine with the platform's connector and defaults. */
-export async function runPlanned(ctx: SystemContext, planned: PlannedStep[], title: string, o: RunOverrides = {}): Promise<RunResult> {
+export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title: string, o: RunOverrides = {}): Promise<RunResult> {
   const { platform, cfg, ctx: pctx } = ctx.platform;
   const defaults = platform.runDefaults?.(cfg) ?? {};
   const connector = platform.createConnector(cfg, pctx);
@@ -199,7 +224,7 @@ export function printHostOutputs(run: RunResult, label: (host: string, step: str
 function describeAction(a: Action): string {
   switch (a.kind) {
     case 'run':
-      return `run ${quote(a.argv)}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}${
+      return `run ${quote(a.argv)}${a.stdin !== undefined ? ' (with input)' : ''}${a.pty ? ' (in a pty)' : ''}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}${
         a.capture ? `; keep ${a.capture.secret ? 'secret ' : ''}${a.capture.name}${a.capture.pattern ? ` from /${a.capture.pattern}/` : ''}` : ''
       }`;
     case 'put':
@@ -213,18 +238,21 @@ function describeAction(a: Action): string {
     case 'process-status':
       return `status of ${a.name}`;
     case 'write-file':
-      return `write ${a.path}`;
+      return `write ${a.path}${a.mode !== undefined ? ` (mode ${a.mode.toString(8)})` : ''}`;
+    case 'wait':
+      return `wait until ${describeProbe(a.probe)} (${a.what}, timeout ${formatMs(a.timeoutMs)})`;
   }
 }
 
 function describeSkip(w: SkipWhen): string {
   if (w.kind === 'file-equals') return `${w.path} holds this stamp`;
   if (w.kind === 'files-match') return `the host has ${w.files.length === 1 ? 'this file' : 'these files'} already`;
+  if (w.kind === 'command') return `${w.what} (\`${quote(w.argv)}\` succeeds)`;
   return `${w.name} runs with this stamp`;
 }
 
 /** The exact plan, host by host, without touching a host. */
-export function formatPlan(ctx: SystemContext, target: string, planned: PlannedStep[]): string {
+export function formatPlan(ctx: PlanContext, target: string, planned: PlannedStep[]): string {
   const lines = [`${target} plan for ${ctx.name} on ${ctx.platform.name} (dry run: nothing is done)`];
   for (const p of planned) {
     lines.push(`== ${p.name}: ${p.title}`);
