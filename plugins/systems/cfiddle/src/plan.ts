@@ -1,0 +1,667 @@
+/**
+ * The CFiddle cluster's procedure (seeds/cfiddle-cluster.md, NVSL/cfiddle-cluster's
+ * build_cluster.sh) as idempotent steps, and the much shorter one for an existing Slurm cluster.
+ *
+ * Their script cannot run twice (swarm init, useradd and the exports lines fail or duplicate):
+ * here every step that changes a host is skipped where its work is done (a swarm manager already,
+ * a member already, a user that exists, an exports line that is there, a munge key that is there).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Host } from '@labrig/core';
+import { ConfigError, parseDuration } from '@labrig/core';
+import type { Action, CodeSystemContext, PlannedStep, SkipWhen } from '@labrig/system-kit';
+import { IMAGES, modeOf, type CfiddleConfig } from './config.js';
+
+export type Sys = CodeSystemContext<CfiddleConfig>;
+
+/** Marks every line labrig adds to the exports file (teardown removes exactly these). */
+export const EXPORTS_MARK = '# labrig:cfiddle';
+/** The compose file labrig writes beside the seed's (the Jupyter token and worker placement). */
+export const OVERRIDE_FILE = 'labrig-override.yml';
+/** Where the generated Jupyter token is kept in the workspace (mode 600), relative to the root. */
+export const tokenFile = (sys: Sys): string => join('.labrig', 'state', 'cfiddle', sys.name, 'jupyter-token');
+
+export function mode(sys: Sys): 'cluster' | 'slurm' {
+  return modeOf(sys.config, sys.platform.platform.name);
+}
+
+/** Command helpers bound to the system file (env on every command, sudo for privileged ones). */
+export function helpers(cfg: CfiddleConfig) {
+  const envKeys = Object.keys(cfg.env);
+  const withEnv = (argv: string[]): string[] => (envKeys.length ? ['env', ...envKeys.map((k) => `${k}=${cfg.env[k]}`), ...argv] : argv);
+  const priv = (argv: string[], keep: string[] = []): string[] =>
+    cfg.sudo ? ['sudo', '-n', ...(keep.length ? [`--preserve-env=${keep.join(',')}`] : []), ...argv] : argv;
+  /** A privileged shell script; its arguments are "$1"... (nothing is interpolated). */
+  const privSh = (script: string, ...args: string[]): string[] => priv(['sh', '-c', script, 'sh', ...args]);
+  const run = (argv: string[], extra: Partial<Extract<Action, { kind: 'run' }>> = {}): Action => {
+    const env = { ...cfg.env, ...(extra.env ?? {}) };
+    return { kind: 'run', argv, ...extra, ...(Object.keys(env).length ? { env } : {}) };
+  };
+  /** Skip when this (privileged when asked) command succeeds. */
+  const skipCmd = (argv: string[], what: string): SkipWhen => ({ kind: 'command', argv: withEnv(argv), what });
+  return { withEnv, priv, privSh, run, skipCmd };
+}
+
+/** HEAD_ADDR: what the swarm advertises and the NFS volumes mount from. */
+export function headAddress(cfg: CfiddleConfig, head: Host): string {
+  return cfg.headAddress ?? head.privateAddress ?? head.address;
+}
+
+/** Where images go between the head and the workers: the platform's registry, else the file's. */
+export async function imageRepo(sys: Sys): Promise<string> {
+  const { platform, cfg, ctx } = sys.platform;
+  const store = await platform.artifactStore?.(cfg, ctx);
+  const repo = store?.registry?.address ?? sys.config.images.registry ?? sys.config.images.dockerhubUser;
+  if (!repo) {
+    throw new ConfigError(sys.file, 'images.registry', `the platform ${sys.platform.name} has no registry, and neither images.registry nor images.dockerhubUser is set: the workers cannot get the images`, {
+      hint: 'Give the platform a registry ([store] registry = "host:port"), or set images.registry or images.dockerhubUser (then run `docker login` on the head node).',
+    });
+  }
+  return repo;
+}
+
+/**
+ * The Jupyter token: from the environment variable the system file names, else made once and kept
+ * in the workspace. Pushed on sys.secrets: no log, journal or output of the run shows it.
+ */
+export function jupyterToken(sys: Sys, dryRun: boolean | undefined): string {
+  const fromEnv = process.env[sys.config.jupyter.tokenEnv];
+  let token: string;
+  if (fromEnv) token = fromEnv;
+  else if (dryRun) return `<jupyter token: $${sys.config.jupyter.tokenEnv}, else ${tokenFile(sys)}>`;
+  else {
+    const file = join(sys.root, tokenFile(sys));
+    if (existsSync(file)) token = readFileSync(file, 'utf8').trim();
+    else {
+      token = randomBytes(24).toString('hex');
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+    }
+  }
+  if (!sys.secrets.includes(token)) sys.secrets.push(token);
+  return token;
+}
+
+/** The compose override: the Jupyter token from the environment, tags, worker service c<i>-srv pinned to the i-th worker. */
+export function overrideCompose(cfg: CfiddleConfig, workers: number): string {
+  const tag = cfg.images.tag;
+  const lines = [
+    '# Written by labrig (@labrig/system-cfiddle): deployed together with the seed compose file.',
+    '# JUPYTER_TOKEN and HEAD_ADDR come from the environment of `docker stack deploy` (never stored here).',
+    'version: "3.7"',
+    'services:',
+    '  slurmdbd-srv:',
+    `    image: cfiddle-cluster:${tag}`,
+    '  slurmctld-srv:',
+    `    image: cfiddle-cluster:${tag}`,
+    '  userhost-srv:',
+    `    image: cfiddle-user:${tag}`,
+    '    command: ["start-notebook.sh", "--NotebookApp.token=${JUPYTER_TOKEN}"]',
+    '  sandbox-dummy:',
+    `    image: cfiddle-sandbox:${tag}`,
+  ];
+  for (let i = 1; i <= Math.min(workers, cfg.stack.workerServices); i++) {
+    lines.push(`  c${i}-srv:`, `    image: cfiddle-cluster:${tag}`, '    deploy:', '      placement:', '        constraints:', `          - "node.labels.cfiddle_worker==c${i}"`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- an SSH cluster: the whole thing
+
+interface ClusterPlanInput {
+  head: Host;
+  workers: Host[];
+  repo: string;
+  token: string;
+}
+
+async function clusterInput(sys: Sys, dryRun: boolean | undefined, needRegistry: boolean, needToken: boolean): Promise<ClusterPlanInput> {
+  const head = sys.roles['head']![0]!;
+  const workers = sys.roles['worker'] ?? [];
+  return { head, workers, repo: needRegistry ? await imageRepo(sys) : '', token: needToken ? jupyterToken(sys, dryRun) : '' };
+}
+
+function dockerSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const { priv, run, skipCmd } = helpers(cfg);
+  const all = [head, ...workers];
+  return [
+    {
+      name: 'reachable',
+      title: 'every node answers over SSH',
+      hosts: all,
+      actions: () => [run(['uname', '-n'])],
+    },
+    {
+      name: 'docker',
+      title: 'docker installed on every node',
+      hosts: all,
+      skipWhen: () => skipCmd(priv(['docker', 'info', '--format', '{{.ServerVersion}}']), 'docker answers'),
+      actions: () => [run(priv(cfg.dockerInstall)), run(priv(['docker', 'info', '--format', '{{.ServerVersion}}']))],
+    },
+  ];
+}
+
+function swarmSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const { priv, privSh, run, skipCmd } = helpers(cfg);
+  const addr = headAddress(cfg, head);
+  const swarmState = (want: string) => privSh('[ "$(docker info --format "{{.Swarm.$1}}")" = "$2" ]', ...want.split(' '));
+  return [
+    {
+      name: 'swarm-init',
+      title: `swarm made on the head node, advertising ${addr}`,
+      hosts: [head],
+      skipWhen: () => skipCmd(swarmState('ControlAvailable true'), 'the head node is a swarm manager already'),
+      actions: () => [run(priv(['docker', 'swarm', 'init', '--advertise-addr', addr]))],
+    },
+    {
+      name: 'join-token',
+      title: 'the swarm join token (kept secret)',
+      hosts: [head],
+      actions: () => [run(priv(['docker', 'swarm', 'join-token', 'worker', '-q']), { capture: { name: 'token', pattern: '(SWMTKN-\\S+)', secret: true } })],
+    },
+    {
+      name: 'swarm-join',
+      title: 'workers joined to the swarm',
+      hosts: workers,
+      skipWhen: () => skipCmd(swarmState('LocalNodeState active'), 'the node is a swarm member already'),
+      actions: (_h, out) => [run(priv(['docker', 'swarm', 'join', '--token', out.get('join-token', head.name, 'token'), `${addr}:2377`]))],
+    },
+    {
+      name: 'node-ids',
+      title: "each node's swarm node ID",
+      hosts: [head, ...workers],
+      actions: () => [run(priv(['docker', 'info', '--format', '{{.Swarm.NodeID}}']), { capture: { name: 'id', pattern: '^(\\w+)\\s*$' } })],
+    },
+    {
+      name: 'node-labels',
+      title: 'nodes labelled slurm_role=head_node|worker (and cfiddle_worker=c<i>)',
+      hosts: [head],
+      actions: (_h, out) => {
+        const label = (id: string, key: string, value: string): Action =>
+          run(priv(['docker', 'node', 'update', '--label-add', `${key}=${value}`, id]), {
+            check: privSh('[ "$(docker node inspect --format "{{ index .Spec.Labels \\"$2\\" }}" "$1")" = "$3" ]', id, key, value),
+          });
+        return [
+          label(out.get('node-ids', head.name, 'id'), 'slurm_role', 'head_node'),
+          ...workers.flatMap((w, i) => {
+            const id = out.get('node-ids', w.name, 'id');
+            return [label(id, 'slurm_role', 'worker'), label(id, 'cfiddle_worker', `c${i + 1}`)];
+          }),
+        ];
+      },
+    },
+  ];
+}
+
+function userSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const u = cfg.users;
+  const { priv, run } = helpers(cfg);
+  const exists = (name: string) => ['id', '-u', name];
+  return [
+    {
+      name: 'cfiddle-user',
+      title: `the ${u.cfiddle} account (uid ${u.cfiddleUid}, docker group) on the workers`,
+      hosts: workers,
+      actions: () => [run(priv(['useradd', '-r', '-s', '/usr/sbin/nologin', '-u', String(u.cfiddleUid), '-G', 'docker', u.cfiddle]), { check: exists(u.cfiddle) })],
+    },
+    {
+      name: 'test-users',
+      title: 'test users on the head node',
+      hosts: u.test.length || u.jovyan ? [head] : [],
+      actions: () => [
+        ...u.test.map((n) => run(priv(['useradd', '-m', '-b', cfg.nfs.home, n]), { check: exists(n) })),
+        ...(u.jovyan ? [run(priv(['useradd', '-m', '-b', cfg.nfs.home, '-g', '100', '-u', '1000', 'jovyan']), { check: exists('jovyan') })] : []),
+      ],
+    },
+  ];
+}
+
+/** The lines labrig owns in the exports file. */
+export function exportLines(cfg: CfiddleConfig): string[] {
+  return [`${cfg.nfs.home} *(rw,no_subtree_check) ${EXPORTS_MARK}`, `${cfg.nfs.munge} *(rw,no_subtree_check,no_root_squash) ${EXPORTS_MARK}`];
+}
+
+function nfsSteps(sys: Sys, { head }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const { priv, privSh, run, skipCmd } = helpers(cfg);
+  return [
+    {
+      name: 'nfs-server',
+      title: 'NFS server on the head node',
+      hosts: [head],
+      skipWhen: () => skipCmd(['sh', '-c', 'command -v exportfs'], 'exportfs is installed'),
+      actions: () => [run(priv(['modprobe', 'nfs'])), run(priv(['modprobe', 'nfsd'])), run(priv(cfg.nfs.install))],
+    },
+    {
+      name: 'nfs-exports',
+      title: `${cfg.nfs.home} and ${cfg.nfs.munge} exported (each line written once)`,
+      hosts: [head],
+      actions: () => [
+        run(priv(['mkdir', '-p', cfg.nfs.munge])),
+        ...exportLines(cfg).map((line) =>
+          run(privSh('printf "%s\\n" "$2" >> "$1"', cfg.nfs.exportsFile, line), { check: privSh('grep -qxF -- "$2" "$1"', cfg.nfs.exportsFile, line) }),
+        ),
+        run(priv(['exportfs', '-ra'])),
+      ],
+    },
+  ];
+}
+
+function sourceStep(sys: Sys, { head }: ClusterPlanInput): PlannedStep {
+  const r = sys.config.repo;
+  const { run } = helpers(sys.config);
+  const clone = (url: string, ref: string, dir: string): Action => run(['git', 'clone', '-b', ref, url, dir], { check: ['test', '-d', `${dir}/.git`] });
+  return {
+    name: 'sources',
+    title: 'cfiddle-cluster, cfiddle and delegate-function checked out on the head node',
+    hosts: [head],
+    actions: () => [clone(r.url, r.ref, r.dir), clone(r.cfiddleUrl, r.cfiddleRef, `${r.dir}/cfiddle`), clone(r.delegateFunctionUrl, r.delegateFunctionRef, `${r.dir}/delegate-function`)],
+  };
+}
+
+function imageSteps(sys: Sys, { head, workers, repo }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const { priv, privSh, run, skipCmd } = helpers(cfg);
+  const dir = cfg.repo.dir;
+  const tag = cfg.images.tag;
+  const m = cfg.nfs.munge;
+  const keep = 'labrig-extract-munge';
+  return [
+    {
+      name: 'images-build',
+      title: `${IMAGES.join(', ')} built on the head node`,
+      hosts: [head],
+      actions: () => [
+        run(priv(['docker', 'compose', '--project-directory', dir, '-f', `${dir}/${cfg.stack.composeFile}`, 'build', '--progress=plain'])),
+        ...(tag === 'latest' ? [] : IMAGES.map((i) => run(priv(['docker', 'tag', `${i}:latest`, `${i}:${tag}`])))),
+      ],
+    },
+    {
+      name: 'munge-key',
+      title: `the cluster's munge key kept in ${m} (exported)`,
+      hosts: [head],
+      skipWhen: () => skipCmd(priv(['test', '-s', `${m}/munge.key`]), 'the munge key is there'),
+      actions: () => [
+        run(
+          privSh(
+            'docker rm -f "$1" >/dev/null 2>&1; docker create --name "$1" "$2" >/dev/null && docker cp "$1:/etc/munge/munge.key" "$3/munge.key"; rc=$?; docker rm "$1" >/dev/null; exit $rc',
+            keep,
+            `cfiddle-cluster:${tag}`,
+            m,
+          ),
+        ),
+        run(priv(['chown', '-R', `${cfg.users.mungeUid}:${cfg.users.mungeGid}`, m])),
+        run(priv(['chmod', '-R', 'go-rwx', m])),
+        run(priv(['exportfs', '-ra'])),
+      ],
+    },
+    {
+      name: 'images-push',
+      title: `images pushed to ${repo}`,
+      hosts: [head],
+      actions: () => IMAGES.flatMap((i) => [run(priv(['docker', 'tag', `${i}:${tag}`, `${repo}/${i}:${tag}`])), run(priv(['docker', 'push', `${repo}/${i}:${tag}`]))]),
+    },
+    {
+      name: 'images-pull',
+      title: 'images pulled on the workers',
+      hosts: workers,
+      actions: () => IMAGES.flatMap((i) => [run(priv(['docker', 'pull', `${repo}/${i}:${tag}`])), run(priv(['docker', 'tag', `${repo}/${i}:${tag}`, `${i}:${tag}`]))]),
+    },
+  ];
+}
+
+function jovyanStep(sys: Sys, { head }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  if (!cfg.users.jovyan) return [];
+  const { privSh, run, skipCmd, priv } = helpers(cfg);
+  const home = `${cfg.nfs.home}/jovyan`;
+  const stamp = `${home}/.labrig-populated`;
+  return [
+    {
+      name: 'jovyan-home',
+      title: `jovyan's home filled from the cfiddle-user image`,
+      hosts: [head],
+      skipWhen: () => skipCmd(priv(['test', '-e', stamp]), 'it was filled before'),
+      actions: () => [
+        run(
+          privSh(
+            'docker rm -f "$1" >/dev/null 2>&1; docker create --name "$1" "$2" >/dev/null && docker cp "$1:/home/jovyan" "$3/"; rc=$?; docker rm "$1" >/dev/null; [ $rc = 0 ] && chown -R jovyan "$4" && touch "$5"',
+            'labrig-extract-jovyan',
+            `cfiddle-user:${cfg.images.tag}`,
+            cfg.nfs.home,
+            home,
+            stamp,
+          ),
+        ),
+      ],
+    },
+  ];
+}
+
+function stackSteps(sys: Sys, { head, workers, token }: ClusterPlanInput): PlannedStep[] {
+  const cfg = sys.config;
+  const { priv, run } = helpers(cfg);
+  const dir = cfg.repo.dir;
+  return [
+    {
+      name: 'stack-deploy',
+      title: `the ${cfg.stack.name} stack deployed`,
+      hosts: [head],
+      actions: () => [
+        { kind: 'write-file', path: `${dir}/${OVERRIDE_FILE}`, content: overrideCompose(cfg, workers.length), mode: 0o644 },
+        run(priv(['docker', 'stack', 'deploy', '-c', `${dir}/${cfg.stack.composeFile}`, '-c', `${dir}/${OVERRIDE_FILE}`, cfg.stack.name], ['HEAD_ADDR', 'JUPYTER_TOKEN']), {
+          env: { HEAD_ADDR: headAddress(cfg, head), JUPYTER_TOKEN: token },
+        }),
+      ],
+    },
+    ...healthSteps(sys, head),
+  ];
+}
+
+/** Every service of the stack n/n, then sinfo answers in the userhost and a test job runs. */
+export function healthSteps(sys: Sys, head: Host): PlannedStep[] {
+  const cfg = sys.config;
+  const { withEnv, privSh, run } = helpers(cfg);
+  const stack = cfg.stack.name;
+  const allUp = privSh(
+    'out=$(docker service ls --filter "label=com.docker.stack.namespace=$1" --format "{{.Name}} {{.Replicas}}") || exit 1; [ -n "$out" ] || exit 1; printf "%s\\n" "$out" | awk \'{ split($2, r, "/"); if (r[1] != r[2]) bad = 1 } END { exit bad }\'',
+    stack,
+  );
+  const inUserhost = (cmd: string) => privSh(`c=$(docker ps -q --filter "name=$1_userhost-srv" | head -n 1); [ -n "$c" ] || exit 1; docker exec "$c" ${cmd}`, stack);
+  return [
+    {
+      name: 'health-services',
+      title: `every service of ${stack} n/n`,
+      hosts: [head],
+      actions: () => [
+        { kind: 'wait', probe: { command: withEnv(allUp) }, timeoutMs: parseDuration(cfg.stack.healthTimeout), what: `the services of ${stack}`, intervalMs: 2000 },
+        run(privSh('docker service ls --filter "label=com.docker.stack.namespace=$1" --format "{{.Name}} {{.Replicas}}"', stack)),
+      ],
+    },
+    {
+      name: 'health-slurm',
+      title: 'sinfo answers in the userhost and a test job runs (salloc srun hostname)',
+      hosts: [head],
+      actions: () => [
+        { kind: 'wait', probe: { command: withEnv(inUserhost('sinfo')) }, timeoutMs: parseDuration(cfg.stack.slurmTimeout), what: 'Slurm in the userhost', intervalMs: 2000 },
+        run(inUserhost('sinfo')),
+        run(inUserhost('salloc srun hostname')),
+      ],
+    },
+  ];
+}
+
+function stopSteps(sys: Sys, head: Host): PlannedStep[] {
+  const cfg = sys.config;
+  const { withEnv, priv, privSh, run } = helpers(cfg);
+  const stack = cfg.stack.name;
+  return [
+    {
+      name: 'stack-rm',
+      title: `the ${stack} stack removed`,
+      hosts: [head],
+      actions: () => [
+        run(priv(['docker', 'stack', 'rm', stack]), { check: privSh('! docker stack ls --format "{{.Name}}" | grep -qxF -- "$1"', stack) }),
+        {
+          kind: 'wait',
+          probe: { command: withEnv(privSh('[ -z "$(docker network ls -q --filter "name=$1_")" ]', stack)) },
+          timeoutMs: parseDuration(cfg.stack.stopTimeout),
+          what: `the networks of ${stack} to go`,
+          intervalMs: 1000,
+        },
+      ],
+    },
+  ];
+}
+
+/** deploy on an SSH cluster: the seed's order. */
+export async function planClusterDeploy(sys: Sys, dryRun?: boolean): Promise<PlannedStep[]> {
+  const inp = await clusterInput(sys, dryRun, true, true);
+  return [
+    ...dockerSteps(sys, inp),
+    ...swarmSteps(sys, inp),
+    ...userSteps(sys, inp),
+    ...nfsSteps(sys, inp),
+    sourceStep(sys, inp),
+    ...imageSteps(sys, inp),
+    ...jovyanStep(sys, inp),
+    ...stackSteps(sys, inp),
+  ];
+}
+
+/** update: rebuild, redistribute, restart the stack (their update_cluster.sh), then the health checks. */
+export async function planClusterUpdate(sys: Sys, dryRun?: boolean): Promise<PlannedStep[]> {
+  const inp = await clusterInput(sys, dryRun, true, true);
+  const images = imageSteps(sys, inp).filter((s) => s.name !== 'munge-key');
+  return [sourceStep(sys, inp), ...images, ...stopSteps(sys, inp.head), ...stackSteps(sys, inp)];
+}
+
+export async function planClusterStop(sys: Sys): Promise<PlannedStep[]> {
+  return stopSteps(sys, sys.roles['head']![0]!);
+}
+
+/** teardown: the stack, the swarm (workers, then the head), the exports lines labrig added. */
+export async function planClusterTeardown(sys: Sys): Promise<PlannedStep[]> {
+  const cfg = sys.config;
+  const head = sys.roles['head']![0]!;
+  const workers = sys.roles['worker'] ?? [];
+  const { priv, privSh, run, skipCmd } = helpers(cfg);
+  const notMember = privSh('[ "$(docker info --format "{{.Swarm.LocalNodeState}}")" != active ]');
+  const leave = (who: string): PlannedStep => ({
+    name: `swarm-leave-${who}`,
+    title: `the ${who === 'head' ? 'head node leaves' : 'workers leave'} the swarm`,
+    hosts: who === 'head' ? [head] : workers,
+    skipWhen: () => skipCmd(notMember, 'the node is in no swarm'),
+    actions: () => [run(priv(['docker', 'swarm', 'leave', '--force']))],
+  });
+  return [
+    ...stopSteps(sys, head),
+    leave('workers'),
+    leave('head'),
+    {
+      name: 'nfs-unexport',
+      title: `labrig's lines removed from ${cfg.nfs.exportsFile}`,
+      hosts: [head],
+      skipWhen: () => skipCmd(privSh('! grep -qF -- "$2" "$1"', cfg.nfs.exportsFile, EXPORTS_MARK), 'the exports file has no line of labrig'),
+      actions: () => [run(privSh('grep -vF -- "$2" "$1" > "$1.labrig-tmp"; cat "$1.labrig-tmp" > "$1" && rm -f "$1.labrig-tmp"', cfg.nfs.exportsFile, EXPORTS_MARK)), run(priv(['exportfs', '-ra']))],
+    },
+  ];
+}
+
+export async function planClusterStatus(sys: Sys): Promise<PlannedStep[]> {
+  const cfg = sys.config;
+  const head = sys.roles['head']![0]!;
+  const { privSh, run } = helpers(cfg);
+  return [
+    {
+      name: 'status',
+      title: `swarm nodes and the services of ${cfg.stack.name}`,
+      hosts: [head],
+      actions: () => [
+        run(privSh('docker node ls --format "node {{.Hostname}} {{.Status}} {{.ManagerStatus}}"; docker service ls --filter "label=com.docker.stack.namespace=$1" --format "service {{.Name}} {{.Replicas}}"', cfg.stack.name)),
+      ],
+    },
+  ];
+}
+
+// ------------------------------------------------------ an existing Slurm cluster: sandbox + config
+
+/** The image the compute nodes pull (with the local name the delegate config uses). */
+export async function sandboxImage(sys: Sys): Promise<{ ref: string; local: string }> {
+  const local = `cfiddle-sandbox:${sys.config.images.tag}`;
+  if (sys.config.slurm.sandboxImage) return { ref: sys.config.slurm.sandboxImage, local };
+  try {
+    return { ref: `${await imageRepo(sys)}/${local}`, local };
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      throw new ConfigError(sys.file, 'slurm.sandboxImage', 'is not set, and there is no registry to pull cfiddle-sandbox from', {
+        hint: 'Set slurm.sandboxImage = "<registry>/cfiddle-sandbox:<tag>" (or images.registry / images.dockerhubUser).',
+      });
+    }
+    throw e;
+  }
+}
+
+/** The delegate-function chain (the seed's test_cfiddle.py form): a Slurm job that runs the sandbox container. */
+export function delegateConfig(cfg: CfiddleConfig, home: string, image: string): string {
+  const tmp = cfg.slurm.temporaryFileRoot.startsWith('/') ? cfg.slurm.temporaryFileRoot : `${home}/${cfg.slurm.temporaryFileRoot}`;
+  return [
+    '# Written by labrig (@labrig/system-cfiddle). Use it from CFiddle with:',
+    '#   from cfiddle.ext.delegate_function import execution_method',
+    '#   cfiddle_config(RunnerExecutionMethod_type=execution_method(open(PATH).read()))',
+    'version: 0.1',
+    'sequence:',
+    '  - type: SlurmDelegate',
+    `    temporary_file_root: ${tmp}`,
+    `    delegate_executable_path: ${cfg.slurm.delegateExecutable}`,
+    '  - type: DockerDelegate',
+    `    docker_image: ${image}`,
+    '    temporary_file_root: /cfiddle_scratch',
+    `    delegate_executable_path: ${cfg.slurm.delegateExecutable}`,
+    "    docker_cmd_line_args: ['--entrypoint', '/usr/bin/env']",
+    '',
+  ].join('\n');
+}
+
+function slurmArgs(cfg: CfiddleConfig): string[] {
+  return cfg.slurm.partition ? [`--partition=${cfg.slurm.partition}`] : [];
+}
+
+/** Every node of the partition pulls the sandbox image in one Slurm job (one task per node). */
+function sandboxSteps(sys: Sys, login: Host, img: { ref: string; local: string }): PlannedStep[] {
+  const cfg = sys.config;
+  const { run } = helpers(cfg);
+  const part = cfg.slurm.partition ?? '';
+  const minutes = String(Math.max(1, Math.ceil(parseDuration(cfg.slurm.jobTimeout) / 60_000)));
+  return [
+    {
+      name: 'slurm-check',
+      title: 'Slurm answers on the login node',
+      hosts: [login],
+      actions: () => [run(['sh', '-c', 'sinfo -h -o "%P %a %D %T" ${1:+-p "$1"} | grep -q " up " && sinfo -h -o "%P %a %D %T" ${1:+-p "$1"}', 'sh', part])],
+    },
+    {
+      name: 'sandbox-image',
+      title: `${img.ref} on every compute node (as ${img.local})`,
+      hosts: [login],
+      actions: () => [
+        run([
+          'sh',
+          '-c',
+          'n=$(sinfo -h -o %D ${1:+-p "$1"} | awk \'{ s += $1 } END { print s }\'); [ "${n:-0}" -gt 0 ] || { echo "no nodes in the partition" >&2; exit 1; }; ' +
+            'exec srun --job-name=cfiddle-sandbox-pull ${1:+-p "$1"} -t "$2" -N "$n" --ntasks-per-node=1 sh -c \'docker pull "$0" && docker tag "$0" "$1"\' "$3" "$4"',
+          'sh',
+          part,
+          minutes,
+          img.ref,
+          img.local,
+        ]),
+      ],
+    },
+  ];
+}
+
+export async function planSlurmDeploy(sys: Sys): Promise<PlannedStep[]> {
+  const cfg = sys.config;
+  const login = sys.roles['login']![0]!;
+  const { run } = helpers(cfg);
+  const img = await sandboxImage(sys);
+  const tmp = cfg.slurm.temporaryFileRoot;
+  return [
+    ...sandboxSteps(sys, login, img),
+    {
+      name: 'delegate-config',
+      title: `the delegate-function chain in ~/${cfg.slurm.delegateConfig}`,
+      hosts: [login],
+      actions: () => [
+        run(['mkdir', '-p', tmp]),
+        // The chain names absolute paths under the cluster user's home, which only the host knows.
+        run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && sed "s|@HOME@|$HOME|g" > "$1.labrig-tmp" && mv -f "$1.labrig-tmp" "$1" && cat "$1"', 'sh', cfg.slurm.delegateConfig], {
+          stdin: delegateConfig(cfg, '@HOME@', img.local),
+        }),
+      ],
+    },
+    ...slurmTestSteps(sys, login, img.local),
+  ];
+}
+
+/** A test job: through Slurm (srun), the sandbox image runs on a compute node. */
+export function slurmTestSteps(sys: Sys, login: Host, local: string): PlannedStep[] {
+  const cfg = sys.config;
+  const { run } = helpers(cfg);
+  const minutes = String(Math.max(1, Math.ceil(parseDuration(cfg.slurm.jobTimeout) / 60_000)));
+  return [
+    {
+      name: 'test-job',
+      title: 'a test job runs the sandbox through Slurm',
+      hosts: [login],
+      actions: () => [
+        run(
+          [
+            'sh',
+            '-c',
+            'srun --job-name=cfiddle-test ${1:+-p "$1"} -t "$2" -N 1 -n 1 sh -c \'echo "job $SLURM_JOB_ID on $SLURMD_NODENAME"; docker run --rm --entrypoint /usr/bin/env "$0" echo cfiddle-sandbox-ok\' "$3"',
+            'sh',
+            cfg.slurm.partition ?? '',
+            minutes,
+            local,
+          ],
+          { capture: { name: 'job', pattern: '^job (\\d+) on' } },
+        ),
+        run(['sh', '-c', 'test -s "$1"', 'sh', cfg.slurm.delegateConfig]),
+      ],
+    },
+  ];
+}
+
+export async function planSlurmUpdate(sys: Sys): Promise<PlannedStep[]> {
+  const login = sys.roles['login']![0]!;
+  const img = await sandboxImage(sys);
+  return [...sandboxSteps(sys, login, img), ...slurmTestSteps(sys, login, img.local)];
+}
+
+export async function planSlurmStop(sys: Sys): Promise<PlannedStep[]> {
+  const login = sys.roles['login']![0]!;
+  const { run } = helpers(sys.config);
+  return [
+    {
+      name: 'scancel',
+      title: "labrig's CFiddle jobs (image pulls, tests) cancelled",
+      hosts: [login],
+      actions: () => [run(['sh', '-c', 'scancel --name=cfiddle-sandbox-pull --user="$(id -un)"; scancel --name=cfiddle-test --user="$(id -un)"'])],
+    },
+  ];
+}
+
+export async function planSlurmTeardown(sys: Sys): Promise<PlannedStep[]> {
+  const login = sys.roles['login']![0]!;
+  const { run } = helpers(sys.config);
+  return [
+    ...(await planSlurmStop(sys)),
+    {
+      name: 'delegate-config-rm',
+      title: `~/${sys.config.slurm.delegateConfig} removed`,
+      hosts: [login],
+      actions: () => [run(['rm', '-f', sys.config.slurm.delegateConfig])],
+    },
+  ];
+}
+
+export async function planSlurmStatus(sys: Sys): Promise<PlannedStep[]> {
+  const login = sys.roles['login']![0]!;
+  const { run } = helpers(sys.config);
+  return [
+    {
+      name: 'status',
+      title: 'the partition and the delegate-function chain',
+      hosts: [login],
+      actions: () => [run(['sh', '-c', 'sinfo -h -o "partition %P %a %D %T"; if [ -s "$1" ]; then echo "config $1 present"; else echo "config $1 missing"; fi', 'sh', sys.config.slurm.delegateConfig])],
+    },
+  ];
+}
