@@ -51,6 +51,11 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Do not throw CommandFailed on a non-zero exit; return the result. */
   allowFailure?: boolean;
+  /**
+   * stdout holds a secret not known before the command ran (a join token it prints): the step
+   * log records that it was withheld instead of the bytes (stderr is still logged).
+   */
+  secretOutput?: boolean;
 }
 
 /** A connected host: what steps use to act on it. Implemented by packages/ssh (and by local runners). */

@@ -34,7 +34,7 @@ function teeOptions(opts: ExecOptions, cl: CommandLog, signal: AbortSignal | und
   return {
     ...withSignal(opts, signal),
     onStdout: (c) => {
-      cl.stdout(c);
+      if (!opts.secretOutput) cl.stdout(c);
       opts.onStdout?.(c);
     },
     onStderr: (c) => {
@@ -44,10 +44,10 @@ function teeOptions(opts: ExecOptions, cl: CommandLog, signal: AbortSignal | und
   };
 }
 
-function settle<T extends ExecResult>(p: Promise<T>, cl: CommandLog): Promise<T> {
+function settle<T extends ExecResult>(p: Promise<T>, cl: CommandLog, secretOutput?: boolean): Promise<T> {
   return p.then(
     (r) => {
-      cl.end(footer(r));
+      cl.end(secretOutput ? `# stdout withheld: it holds a secret (${r.stdout.length} bytes)\n${footer(r)}` : footer(r));
       return r;
     },
     (e: unknown) => {
@@ -89,7 +89,7 @@ export function wrapRemote(remote: Remote, log: StepLog, signal?: AbortSignal): 
     host: remote.host,
     exec(argv, opts = {}) {
       const cl = log.command(header(argv, opts));
-      return settle(remote.exec(argv, teeOptions(opts, cl, signal)), cl);
+      return settle(remote.exec(argv, teeOptions(opts, cl, signal)), cl, opts.secretOutput);
     },
     spawn(argv, opts = {}): RunningCommand {
       const cl = log.command(header(argv, opts));
@@ -103,7 +103,7 @@ export function wrapRemote(remote: Remote, log: StepLog, signal?: AbortSignal): 
     },
     shell(script, opts = {}) {
       const cl = log.command(header(['sh', '-c', script], opts));
-      return settle(remote.shell(script, teeOptions(opts, cl, signal)), cl);
+      return settle(remote.shell(script, teeOptions(opts, cl, signal)), cl, opts.secretOutput);
     },
     putFile: (l: string, r: string, o?: TransferOptions) =>
       transfer(`put ${l} -> ${host}:${r}`, () => remote.putFile(l, r, withSignal(o ?? {}, signal))),

@@ -1,7 +1,7 @@
 /**
  * A value captured from one host's output and handed to later steps on other hosts (a join
  * token), through the real engine on this machine (core's LocalConnector, one folder per host):
- * the followers get it, it is redacted from everything logged after it was captured, a dry run
+ * the followers get it, no log or journal holds it (the leader's own output is withheld from its log), a dry run
  * shows where it will come from, and output that does not match fails with what was expected.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -25,7 +25,9 @@ const plan = (pattern: string): PlannedStep[] => [
     name: 'init',
     title: 'init the cluster',
     hosts: [leader],
-    actions: () => [{ kind: 'run', argv: ['sh', '-c', `echo "To join, use token=${TOKEN} within 24h"`], capture: { name: 'token', pattern, secret: true } }],
+    // The command makes the token (here: reverses its argument), as `docker swarm join-token` does:
+    // the command line itself never holds it.
+    actions: () => [{ kind: 'run', argv: ['sh', '-c', 'echo "To join, use token=$(echo "$1" | rev) within 24h"', 'sh', [...TOKEN].reverse().join('')], capture: { name: 'token', pattern, secret: true } }],
   },
   {
     name: 'join',
@@ -55,10 +57,13 @@ describe('captured outputs', () => {
     const joined = run.results.filter((r) => r.step === 'join').map((r) => (r.output as ActionsOutput).stdout.trim());
     expect(joined).toEqual([`joined with ${TOKEN}`, `joined with ${TOKEN}`]);
     expect((run.results.find((r) => r.step === 'init')!.output as ActionsOutput).captured).toEqual({ token: TOKEN });
-    // The run's journal and the followers' logs never show it (the leader's own output showed it before it was known).
+    // No journal or log shows it: not the followers' (redacted), not the leader's own step log,
+    // which records that the command's output was withheld (it printed the token before it was known).
     const runDir = join(root, '.labrig/runs', run.id);
     expect(readFileSync(join(runDir, 'journal.jsonl'), 'utf8')).not.toContain(TOKEN);
-    for (const w of workers) expect(allWritten(join(runDir, 'logs', w.name))).not.toContain(TOKEN);
+    for (const w of [leader, ...workers]) expect(allWritten(join(runDir, 'logs', w.name))).not.toContain(TOKEN);
+    expect(allWritten(join(runDir, 'logs', leader.name))).toMatch(/# stdout withheld: it holds a secret \(\d+ bytes\)\n# exit 0/);
+    expect((run.results.find((r) => r.step === 'init')!.output as ActionsOutput).stdout).toBe('');
     await connector.close();
   });
 

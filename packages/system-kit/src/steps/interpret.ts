@@ -98,8 +98,10 @@ async function runActions(ctx: PlanContext, c: StepContext, actions: Action[]): 
             continue;
           }
         }
-        const r = await remote.exec(a.argv, { signal, env: a.env, ...(a.stdin !== undefined ? { stdin: a.stdin } : {}), ...(a.pty ? { pty: true } : {}) });
-        out.stdout += r.stdout;
+        const secret = a.capture?.secret === true || a.secretOutput === true;
+        const r = await remote.exec(a.argv, { signal, env: a.env, ...(a.stdin !== undefined ? { stdin: a.stdin } : {}), ...(a.pty ? { pty: true } : {}), ...(secret ? { secretOutput: true } : {}) });
+        // A secret capture's output is neither logged (secretOutput) nor printed with the host's output.
+        if (!secret) out.stdout += r.stdout;
         out.ran++;
         if (a.capture) {
           const v = captureValue(a.capture, r.stdout, `${remote.host.name}: ${quote(a.argv)}`);
@@ -224,7 +226,7 @@ export function printHostOutputs(run: RunResult, label: (host: string, step: str
 function describeAction(a: Action): string {
   switch (a.kind) {
     case 'run':
-      return `run ${quote(a.argv)}${a.stdin !== undefined ? ' (with input)' : ''}${a.pty ? ' (in a pty)' : ''}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}${
+      return `run ${quote(a.argv)}${a.stdin !== undefined ? ' (with input)' : ''}${a.pty ? ' (in a pty)' : ''}${a.secretOutput ? ' (output withheld: secret)' : ''}${a.check ? ` (skip when ${quote(a.check)} succeeds)` : ''}${a.env && Object.keys(a.env).length ? ` env ${Object.keys(a.env).sort().join(',')}` : ''}${
         a.capture ? `; keep ${a.capture.secret ? 'secret ' : ''}${a.capture.name}${a.capture.pattern ? ` from /${a.capture.pattern}/` : ''}` : ''
       }`;
     case 'put':

@@ -12,9 +12,10 @@ export type Action =
    * Run argv; with `check`, skip it when the check exits 0. With `capture`, keep a value from its
    * stdout (the first group of `pattern`, or the whole trimmed stdout) for later steps to use
    * (`outputs.get(step, host, name)`); a `secret` capture is redacted from everything after.
-   * `stdin` is written to the command's standard input (then closed).
+   * `stdin` is written to the command's standard input (then closed). `secretOutput`: its stdout
+   * holds a secret (`docker swarm init` prints the join token) and is kept out of logs and output.
    */
-  | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[]; capture?: Capture; stdin?: string; pty?: boolean }
+  | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[]; capture?: Capture; stdin?: string; pty?: boolean; secretOutput?: boolean }
   /** Copy a local file to the host (ssh distribution); `secret`: its content is never shown. */
   | { kind: 'put'; name: string; local: string; remote: string; sha256: string; mode: number }
   /** The host fetches an artifact from the store (store distribution). */

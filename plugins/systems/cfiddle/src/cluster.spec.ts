@@ -163,14 +163,15 @@ describe('cfiddle on an SSH cluster (fixtures on testbed hosts)', () => {
     expect(out.split(jupyterToken).length - 1).toBe(1);
     expect(out).toContain(`Jupyter: http://127.0.74.1:8888/lab?token=${jupyterToken}`);
     expect(out).toMatch(/\[tb-0\] slurm-stack_c1-srv 1\/1/);
-    // No journal or log of the run holds the Jupyter token; the swarm token is only in the head's
-    // own join-token step log (printed before it was known), not in the journal or the workers' logs.
+    // No journal or log of the run holds the Jupyter token or the swarm token (the head's own
+    // join-token step log records that the command's output was withheld).
     const run = await lastRun('cfiddle:deploy');
     expect(statuses(run.events, 'swarm-init')).toEqual({ 'tb-0': 'ok' });
     expect(statuses(run.events, 'swarm-join')).toEqual({ 'tb-1': 'ok', 'tb-2': 'ok', 'tb-3': 'ok' });
     expect(allText(run.dir)).not.toContain(jupyterToken);
     expect(readFileSync(join(run.dir, 'journal.jsonl'), 'utf8')).not.toContain(swarmToken);
-    for (const w of workers) expect(allText(join(run.dir, 'logs', w))).not.toContain(swarmToken);
+    expect(allText(run.dir)).not.toContain(swarmToken);
+    expect(allText(join(run.dir, 'logs', 'tb-0'))).toContain('# stdout withheld: it holds a secret');
   }, 240_000);
 
   it('second deploy: no second swarm init or join, no duplicated exports line or user, same token', async () => {

@@ -156,7 +156,7 @@ function swarmSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[
       title: `swarm made on the head node, advertising ${addr}`,
       hosts: [head],
       skipWhen: () => skipCmd(swarmState('ControlAvailable true'), 'the head node is a swarm manager already'),
-      actions: () => [run(priv(['docker', 'swarm', 'init', '--advertise-addr', addr]))],
+      actions: () => [run(priv(['docker', 'swarm', 'init', '--advertise-addr', addr]), { secretOutput: true })], // it prints the join token
     },
     {
       name: 'join-token',

@@ -227,10 +227,11 @@ describe('setup, deploy, re-run', () => {
     }
     // The followers did nothing before the leader's kernel was ready.
     expect(Math.min(...cs.map((c, i) => (c.host !== 'tb-0' ? i : Infinity)))).toBeGreaterThan(order[4]!);
-    // The token is a secret: in no journal or follower log of the run (only the leader's own
-    // join-token log shows it: it was printed before it was known to be one).
+    // The token is a secret: in no journal or log of the run (the leader's join-token step log
+    // records that the command's output was withheld).
     expect(readFileSync(join(dir, 'journal.jsonl'), 'utf8')).not.toContain(token);
-    for (const f of ['tb-1', 'tb-2', 'tb-3']) expect(allText(join(dir, 'logs', f))).not.toContain(token);
+    for (const f of ['tb-0', 'tb-1', 'tb-2', 'tb-3']) expect(allText(join(dir, 'logs', f))).not.toContain(token);
+    expect(allText(join(dir, 'logs', 'tb-0'))).toContain('# stdout withheld: it holds a secret');
     expect(readFileSync(join(dir, 'logs/tb-1/followers_join.log'), 'utf8')).toMatch(/docker swarm join --token \S*\*\*\*/);
 
     const status = await ok(() => statusExecutor(o, ctx()));

@@ -246,7 +246,7 @@ export function deployPlan(sys: Sys, hosts: Host[], o: ClusterOptions): PlannedS
       title: `docker swarm init on the leader (advertise ${ip})`,
       hosts: [leader],
       skipWhen: () => ({ kind: 'command', what: 'the leader is a swarm manager', argv: sh(cfg, '[ "$(docker info --format "{{.Swarm.ControlAvailable}}")" = true ]') }),
-      actions: () => [{ kind: 'run', argv: withEnv(cfg, ['docker', 'swarm', 'init', '--advertise-addr', ip]) }],
+      actions: () => [{ kind: 'run', argv: withEnv(cfg, ['docker', 'swarm', 'init', '--advertise-addr', ip]), secretOutput: true }], // it prints the join token
     },
     {
       name: 'leader:network',

@@ -213,6 +213,13 @@ describe('vhive on 4 testbed hosts (fixtures)', () => {
     // The token is a secret: no journal line shows it.
     const journals = readdirSync(runsDir(root)).map((id) => (existsSync(join(runsDir(root), id, 'journal.jsonl')) ? readFileSync(join(runsDir(root), id, 'journal.jsonl'), 'utf8') : '')).join('\n');
     expect(journals).not.toContain(token);
+    // ... and no step log either (the master's capture step records that its output was withheld).
+    const logs = readdirSync(runsDir(root), { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.log'))
+      .map((d) => readFileSync(join(d.parentPath, d.name), 'utf8'))
+      .join('\n');
+    expect(logs).toContain('kubeadm join');
+    expect(logs).not.toContain(token);
   }, 240_000);
 
   it('a re-run changes nothing on any host: setup skipped, daemons already running, cluster formed', async () => {
