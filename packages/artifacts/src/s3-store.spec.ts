@@ -94,6 +94,23 @@ describe('S3Store', () => {
     s.close();
   });
 
+  it('keeps a file under a name: skipped while the content is the same, replaced when it changes', async () => {
+    const s = store();
+    const f = path.join(work, 'proc');
+    await writeFile(f, 'version 1\n');
+    const first = await s.putNamedFile(f, 'bin/proc');
+    expect(first).toMatchObject({ key: 'spec/bin/proc', uploaded: true });
+    expect((await s.putNamedFile(f, 'bin/proc')).uploaded).toBe(false);
+    await writeFile(f, 'version 2, longer\n');
+    const second = await s.putNamedFile(f, 'bin/proc');
+    expect(second.uploaded).toBe(true);
+    expect(second.sha256).not.toBe(first.sha256);
+    const back = path.join(work, 'proc.back');
+    await s.getFile('spec/bin/proc', back);
+    expect(await readFile(back, 'utf8')).toBe('version 2, longer\n');
+    s.close();
+  });
+
   it('uploads the same content once when several callers push it at the same time', async () => {
     const s = store({ prefix: 'spec-concurrent' });
     const f = path.join(work, 'concurrent.txt');

@@ -170,6 +170,24 @@ export class S3Store {
       return { key, sha256, size, uploaded: false, bytesSent: 0 };
     }
 
+    return this.upload(localPath, key, sha256, size, opts);
+  }
+
+  /**
+   * Upload a file under a name the reader knows (`bin/<proc>`), not under its digest: skipped when
+   * the object there already has this content (its sha256 metadata and size). For systems that
+   * read objects by name; content-addressed artifacts use putFile.
+   */
+  async putNamedFile(localPath: string, name: string, opts: PutFileOptions = {}): Promise<PutFileResult> {
+    const { sha256, size } = await digestFile(localPath, opts.signal);
+    const key = this.withPrefix(name);
+    const existing = await this.head(key, opts.signal);
+    if (existing?.Metadata?.['sha256'] === sha256 && existing.ContentLength === size) return { key, sha256, size, uploaded: false, bytesSent: 0 };
+    return this.upload(localPath, key, sha256, size, { ...opts, name: opts.name ?? name });
+  }
+
+  /** Stream a file to `key` (multipart above PART_SIZE), then check the stored size. */
+  private async upload(localPath: string, key: string, sha256: string, size: number, opts: PutFileOptions): Promise<PutFileResult> {
     const name = opts.name ?? path.basename(localPath);
     let sent = 0;
     const { client } = await this.sdk();

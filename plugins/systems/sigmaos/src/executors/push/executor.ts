@@ -5,12 +5,10 @@
  * credentials and the default registry are the platform's artifact store (the testbed's S3 server
  * and registry on `local`); without one, AWS S3 with the standard credential chain.
  */
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { LocalConnector, createRenderer, reportError, runSteps } from '@labrig/core';
-import { BucketMissing, S3Store, mapS3Error, pushImage } from '@labrig/artifacts';
+import { S3Store, pushImage } from '@labrig/artifacts';
 import { openCodeSystem, projectRootOf, requirePlatformName, runOverrides, type CodeSystemContext, type CommonOptions } from '@labrig/system-kit';
 import { readBuildManifest, type BuiltFile } from '../../build.js';
 import { bucketOf, sigmaos, type SigmaosConfig } from '../../config.js';
@@ -39,54 +37,13 @@ async function storeOf(sys: Sys): Promise<S3Store> {
   });
 }
 
-/**
- * The S3 client of an S3Store (same endpoint, credentials and retry settings). S3Store only
- * stores by content digest; SigmaOS reads its binaries by name, so named keys go through its client.
- */
-async function clientOf(store: S3Store): Promise<{ client: S3Client; s3: typeof import('@aws-sdk/client-s3') }> {
-  return (store as unknown as { sdk(): Promise<{ client: S3Client; s3: typeof import('@aws-sdk/client-s3') }> }).sdk();
-}
-
 const keyOf = (f: BuiltFile) => `${f.kind}/${f.name}`;
 
-/** Upload one file under its name unless the object there has the same sha256 (its metadata). */
+/** Upload one file under its name (`bin/<proc>`) unless the object there has the same content. */
 async function putNamed(store: S3Store, outDir: string, f: BuiltFile): Promise<{ uploaded: boolean }> {
-  const { client, s3 } = await clientOf(store);
-  const key = keyOf(f);
-  try {
-    const head = await client.send(new s3.HeadObjectCommand({ Bucket: store.bucket, Key: key }));
-    if (head.Metadata?.['sha256'] === f.sha256 && head.ContentLength === f.size) return { uploaded: false };
-  } catch (e) {
-    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== 404) throw mapS3Error(e, { bucket: store.bucket, endpoint: store.endpoint, what: `looking up ${key}` });
-    if (!(await bucketExists(client, s3, store.bucket))) {
-      throw new BucketMissing(store.bucket, store.endpoint);
-    }
-  }
-  try {
-    await client.send(
-      new s3.PutObjectCommand({
-        Bucket: store.bucket,
-        Key: key,
-        Body: createReadStream(join(outDir, f.path)),
-        ContentLength: f.size,
-        ContentType: 'application/octet-stream',
-        Metadata: { sha256: f.sha256 },
-      }),
-    );
-  } catch (e) {
-    throw mapS3Error(e, { bucket: store.bucket, endpoint: store.endpoint, what: `uploading ${key}` });
-  }
-  return { uploaded: true };
-}
-
-async function bucketExists(client: S3Client, s3: typeof import('@aws-sdk/client-s3'), bucket: string): Promise<boolean> {
-  try {
-    await client.send(new s3.HeadBucketCommand({ Bucket: bucket }));
-    return true;
-  } catch {
-    return false;
-  }
+  const r = await store.putNamedFile(join(outDir, f.path), keyOf(f));
+  if (r.sha256 !== f.sha256) throw new Error(`${join(outDir, f.path)} changed since the build (sha256 ${r.sha256}, expected ${f.sha256}): run the build target again`);
+  return { uploaded: r.uploaded };
 }
 
 export default async function pushExecutor(o: CommonOptions & ClusterOptions, context: ExecutorContext): Promise<{ success: boolean }> {
