@@ -5,7 +5,8 @@
  * src/testing/fixtures/). The fixtures log every call and keep state, so a second `docker swarm
  * init` or `useradd` would fail as the real ones do. Asserted: the seed's order, the swarm token
  * and Jupyter token hand-offs (and that no journal holds them), idempotence of a second deploy,
- * a health timeout, stop, teardown (twice).
+ * a health timeout, stop, teardown (twice), and a deploy after teardown (the stamps of the old
+ * swarm do not skip the labels or the stack).
  */
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,6 +186,9 @@ describe('cfiddle on an SSH cluster (fixtures on testbed hosts)', () => {
     expect(statuses(run.events, 'docker')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped', 'tb-2': 'skipped', 'tb-3': 'skipped' });
     expect(statuses(run.events, 'munge-key')).toEqual({ 'tb-0': 'skipped' });
     expect(statuses(run.events, 'jovyan-home')).toEqual({ 'tb-0': 'skipped' });
+    for (const step of ['node-labels', 'test-users', 'nfs-exports', 'sources', 'images-build', 'images-push', 'stack-deploy']) expect([step, statuses(run.events, step)]).toEqual([step, { 'tb-0': 'skipped' }]);
+    for (const step of ['cfiddle-user', 'images-pull']) expect([step, statuses(run.events, step)]).toEqual([step, { 'tb-1': 'skipped', 'tb-2': 'skipped', 'tb-3': 'skipped' }]);
+    expect(count(again, /^docker (compose|push|pull|stack deploy) /)).toBe(0);
     expect(count(cs, /^docker swarm init/)).toBe(1);
     expect(count(again, /^docker swarm join /)).toBe(0);
     expect(count(again, /^useradd/)).toBe(0);
@@ -227,5 +231,22 @@ describe('cfiddle on an SSH cluster (fixtures on testbed hosts)', () => {
     const again = await lastRun('cfiddle:teardown');
     expect(statuses(again.events, 'swarm-leave-head')).toEqual({ 'tb-0': 'skipped' });
     expect(statuses(again.events, 'nfs-unexport')).toEqual({ 'tb-0': 'skipped' });
+  }, 240_000);
+
+  it("deploy after teardown: the new swarm's nodes are labelled and the stack deployed again (the old stamps do not skip them)", async () => {
+    await ok(() => deploy(o, ctxFor(root)));
+    const run = await lastRun('cfiddle:deploy');
+    expect(statuses(run.events, 'swarm-init')).toEqual({ 'tb-0': 'ok' });
+    expect(statuses(run.events, 'node-labels')).toEqual({ 'tb-0': 'ok' });
+    expect(statuses(run.events, 'nfs-exports')).toEqual({ 'tb-0': 'ok' });
+    expect(statuses(run.events, 'stack-deploy')).toEqual({ 'tb-0': 'ok' });
+    // The images are still there (and still the ones in the registry): not built or moved again.
+    expect(statuses(run.events, 'images-build')).toEqual({ 'tb-0': 'skipped' });
+    expect(statuses(run.events, 'images-pull')).toEqual({ 'tb-1': 'skipped', 'tb-2': 'skipped', 'tb-3': 'skipped' });
+    const members = readFileSync(join(fx, 'state/members'), 'utf8');
+    const id = new RegExp(`^${state.hosts.find((x) => x.name === 'tb-2')!.user} (\\w+)`, 'm').exec(members)![1]!;
+    expect(readFileSync(join(fx, 'state/labels', id), 'utf8')).toBe('slurm_role=worker\ncfiddle_worker=c2\n');
+    expect(exportsFile().split('\n').filter((l) => l.includes('# labrig:cfiddle'))).toHaveLength(2);
+    await ok(() => teardown(o, ctxFor(root)));
   }, 240_000);
 });

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import type { Host } from '@labrig/core';
 import { ConfigError, parseDuration } from '@labrig/core';
-import type { Action, CodeSystemContext, PlannedStep, SkipWhen } from '@labrig/system-kit';
+import { sha256, type Action, type CodeSystemContext, type PlannedStep, type SkipWhen } from '@labrig/system-kit';
 import { IMAGES, modeOf, type CfiddleConfig } from './config.js';
 
 export type Sys = CodeSystemContext<CfiddleConfig>;
@@ -20,6 +20,13 @@ export type Sys = CodeSystemContext<CfiddleConfig>;
 export const EXPORTS_MARK = '# labrig:cfiddle';
 /** The compose file labrig writes beside the seed's (the Jupyter token and worker placement). */
 export const OVERRIDE_FILE = 'labrig-override.yml';
+/**
+ * Stamps labrig keeps on the head node (relative to its login user's home): what it labelled and
+ * what it deployed, compared with the swarm's live state before a step is skipped.
+ */
+export const STAMP_DIR = '.labrig/cfiddle';
+export const labelsStamp = (cfg: CfiddleConfig): string => `${STAMP_DIR}/node-labels-${cfg.stack.name}`;
+export const stackStamp = (cfg: CfiddleConfig): string => `${STAMP_DIR}/stack-${cfg.stack.name}`;
 /** Where the generated Jupyter token is kept in the workspace (mode 600), relative to the root. */
 export const tokenFile = (sys: Sys): string => join('.labrig', 'state', 'cfiddle', sys.name, 'jupyter-token');
 
@@ -150,6 +157,13 @@ function swarmSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[
   const { priv, privSh, run, skipCmd } = helpers(cfg);
   const addr = headAddress(cfg, head);
   const swarmState = (want: string) => privSh('[ "$(docker info --format "{{.Swarm.$1}}")" = "$2" ]', ...want.split(' '));
+  const labels = [
+    { host: head.name, key: 'slurm_role', value: 'head_node' },
+    ...workers.flatMap((w, i) => [
+      { host: w.name, key: 'slurm_role', value: 'worker' },
+      { host: w.name, key: 'cfiddle_worker', value: `c${i + 1}` },
+    ]),
+  ];
   return [
     {
       name: 'swarm-init',
@@ -181,17 +195,29 @@ function swarmSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[
       name: 'node-labels',
       title: 'nodes labelled slurm_role=head_node|worker (and cfiddle_worker=c<i>)',
       hosts: [head],
+      // Skipped when the stamp names, for every host and label, a node that is ready in the swarm
+      // and has that label now (a node that left or was re-made has another ID: labelled again).
+      skipWhen: () =>
+        skipCmd(
+          privSh(
+            'f=$1; shift; [ -r "$f" ] || exit 1; while [ $# -ge 3 ]; do ' +
+              'id=$(awk -v h="$1" -v k="$2" -v v="$3" \'$1 == h && $3 == k && $4 == v { print $2; exit }\' "$f"); ' +
+              '[ -n "$id" ] && [ "$(docker node inspect --format "{{.Status.State}}" "$id")" = ready ] && ' +
+              '[ "$(docker node inspect --format "{{ index .Spec.Labels \\"$2\\" }}" "$id")" = "$3" ] || exit 1; shift 3; done',
+            labelsStamp(cfg),
+            ...labels.flatMap((l) => [l.host, l.key, l.value]),
+          ),
+          'every node has its labels (stamp and docker node inspect)',
+        ),
       actions: (_h, out) => {
         const label = (id: string, key: string, value: string): Action =>
           run(priv(['docker', 'node', 'update', '--label-add', `${key}=${value}`, id]), {
             check: privSh('[ "$(docker node inspect --format "{{ index .Spec.Labels \\"$2\\" }}" "$1")" = "$3" ]', id, key, value),
           });
+        const withIds = labels.map((l) => ({ ...l, id: out.get('node-ids', l.host, 'id') }));
         return [
-          label(out.get('node-ids', head.name, 'id'), 'slurm_role', 'head_node'),
-          ...workers.flatMap((w, i) => {
-            const id = out.get('node-ids', w.name, 'id');
-            return [label(id, 'slurm_role', 'worker'), label(id, 'cfiddle_worker', `c${i + 1}`)];
-          }),
+          ...withIds.map((l) => label(l.id, l.key, l.value)),
+          { kind: 'write-file', path: labelsStamp(cfg), content: withIds.map((l) => `${l.host} ${l.id} ${l.key} ${l.value}\n`).join(''), mode: 0o644 },
         ];
       },
     },
@@ -201,19 +227,22 @@ function swarmSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[
 function userSteps(sys: Sys, { head, workers }: ClusterPlanInput): PlannedStep[] {
   const cfg = sys.config;
   const u = cfg.users;
-  const { priv, run } = helpers(cfg);
+  const { priv, run, skipCmd } = helpers(cfg);
   const exists = (name: string) => ['id', '-u', name];
+  const users = [...u.test, ...(u.jovyan ? ['jovyan'] : [])];
   return [
     {
       name: 'cfiddle-user',
       title: `the ${u.cfiddle} account (uid ${u.cfiddleUid}, docker group) on the workers`,
       hosts: workers,
+      skipWhen: () => skipCmd(exists(u.cfiddle), `the ${u.cfiddle} account exists`),
       actions: () => [run(priv(['useradd', '-r', '-s', '/usr/sbin/nologin', '-u', String(u.cfiddleUid), '-G', 'docker', u.cfiddle]), { check: exists(u.cfiddle) })],
     },
     {
       name: 'test-users',
       title: 'test users on the head node',
-      hosts: u.test.length || u.jovyan ? [head] : [],
+      hosts: users.length ? [head] : [],
+      skipWhen: () => skipCmd(['sh', '-c', 'for u; do id -u "$u" >/dev/null 2>&1 || exit 1; done', 'sh', ...users], 'every test user exists'),
       actions: () => [
         ...u.test.map((n) => run(priv(['useradd', '-m', '-b', cfg.nfs.home, n]), { check: exists(n) })),
         ...(u.jovyan ? [run(priv(['useradd', '-m', '-b', cfg.nfs.home, '-g', '100', '-u', '1000', 'jovyan']), { check: exists('jovyan') })] : []),
@@ -242,6 +271,18 @@ function nfsSteps(sys: Sys, { head }: ClusterPlanInput): PlannedStep[] {
       name: 'nfs-exports',
       title: `${cfg.nfs.home} and ${cfg.nfs.munge} exported (each line written once)`,
       hosts: [head],
+      // Done when both lines are in the file and exportfs lists both paths as exported.
+      skipWhen: () =>
+        skipCmd(
+          privSh(
+            'f=$1; [ -d "$2" ] || exit 1; shift 2; for l; do grep -qxF -- "$l" "$f" || exit 1; ' +
+              'exportfs | awk -v p="${l%% *}" \'$1 == p { found = 1 } END { exit !found }\' || exit 1; done',
+            cfg.nfs.exportsFile,
+            cfg.nfs.munge,
+            ...exportLines(cfg),
+          ),
+          'both lines are in the exports file and exported',
+        ),
       actions: () => [
         run(priv(['mkdir', '-p', cfg.nfs.munge])),
         ...exportLines(cfg).map((line) =>
@@ -255,28 +296,46 @@ function nfsSteps(sys: Sys, { head }: ClusterPlanInput): PlannedStep[] {
 
 function sourceStep(sys: Sys, { head }: ClusterPlanInput): PlannedStep {
   const r = sys.config.repo;
-  const { run } = helpers(sys.config);
+  const { run, skipCmd } = helpers(sys.config);
   const clone = (url: string, ref: string, dir: string): Action => run(['git', 'clone', '-b', ref, url, dir], { check: ['test', '-d', `${dir}/.git`] });
   return {
     name: 'sources',
     title: 'cfiddle-cluster, cfiddle and delegate-function checked out on the head node',
     hosts: [head],
+    skipWhen: () => skipCmd(['sh', '-c', 'for d; do [ -d "$d/.git" ] || exit 1; done', 'sh', r.dir, `${r.dir}/cfiddle`, `${r.dir}/delegate-function`], 'the three checkouts are there'),
     actions: () => [clone(r.url, r.ref, r.dir), clone(r.cfiddleUrl, r.cfiddleRef, `${r.dir}/cfiddle`), clone(r.delegateFunctionUrl, r.delegateFunctionRef, `${r.dir}/delegate-function`)],
   };
 }
 
-function imageSteps(sys: Sys, { head, workers, repo }: ClusterPlanInput): PlannedStep[] {
+/**
+ * The images' steps. deploy (`converge`) skips what is there: the build when the head has the three
+ * images, the push when the head's images are the ones it pushed, the pull when a worker has the
+ * images from the registry. update rebuilds and redistributes them every time.
+ */
+function imageSteps(sys: Sys, { head, workers, repo }: ClusterPlanInput, converge: boolean): PlannedStep[] {
   const cfg = sys.config;
   const { priv, privSh, run, skipCmd } = helpers(cfg);
   const dir = cfg.repo.dir;
   const tag = cfg.images.tag;
   const m = cfg.nfs.munge;
   const keep = 'labrig-extract-munge';
+  // <i>:<tag> is the image <repo>/<i>:<tag>, which has a digest from <repo> (docker push and
+  // docker pull record one; a rebuilt image has another ID and none).
+  const fromRegistry = privSh(
+    'r=$1; t=$2; shift 2; for i; do a=$(docker image inspect --format "{{.Id}}" "$i:$t") && ' +
+      'b=$(docker image inspect --format "{{.Id}} {{range .RepoDigests}}{{.}} {{end}}" "$r/$i:$t") || exit 1; ' +
+      'case " $b " in " $a "*) ;; *) exit 1 ;; esac; case " $b " in *" $r/$i@sha256:"*) ;; *) exit 1 ;; esac; done',
+    repo,
+    tag,
+    ...IMAGES,
+  );
+  const onlyIf = (w: () => SkipWhen) => (converge ? { skipWhen: w } : {});
   return [
     {
       name: 'images-build',
       title: `${IMAGES.join(', ')} built on the head node`,
       hosts: [head],
+      ...onlyIf(() => skipCmd(privSh('docker image inspect --format "{{.Id}}" "$@" >/dev/null', ...IMAGES.map((i) => `${i}:${tag}`)), 'the head node has the images (update rebuilds them)')),
       actions: () => [
         run(priv(['docker', 'compose', '--project-directory', dir, '-f', `${dir}/${cfg.stack.composeFile}`, 'build', '--progress=plain'])),
         ...(tag === 'latest' ? [] : IMAGES.map((i) => run(priv(['docker', 'tag', `${i}:latest`, `${i}:${tag}`])))),
@@ -305,12 +364,14 @@ function imageSteps(sys: Sys, { head, workers, repo }: ClusterPlanInput): Planne
       name: 'images-push',
       title: `images pushed to ${repo}`,
       hosts: [head],
+      ...onlyIf(() => skipCmd(fromRegistry, `the images were pushed to ${repo}`)),
       actions: () => IMAGES.flatMap((i) => [run(priv(['docker', 'tag', `${i}:${tag}`, `${repo}/${i}:${tag}`])), run(priv(['docker', 'push', `${repo}/${i}:${tag}`]))]),
     },
     {
       name: 'images-pull',
       title: 'images pulled on the workers',
       hosts: workers,
+      ...onlyIf(() => skipCmd(fromRegistry, `the node has the images from ${repo} (update pulls them again)`)),
       actions: () => IMAGES.flatMap((i) => [run(priv(['docker', 'pull', `${repo}/${i}:${tag}`])), run(priv(['docker', 'tag', `${repo}/${i}:${tag}`, `${i}:${tag}`]))]),
     },
   ];
@@ -346,18 +407,33 @@ function jovyanStep(sys: Sys, { head }: ClusterPlanInput): PlannedStep[] {
 
 function stackSteps(sys: Sys, { head, workers, token }: ClusterPlanInput): PlannedStep[] {
   const cfg = sys.config;
-  const { priv, run } = helpers(cfg);
+  const { priv, privSh, run, skipCmd } = helpers(cfg);
   const dir = cfg.repo.dir;
+  const override = overrideCompose(cfg, workers.length);
+  // What the running stack was deployed with (the token only as its hash).
+  const stamp = [
+    `stack=${cfg.stack.name}`,
+    `compose=${dir}/${cfg.stack.composeFile}`,
+    `override=sha256:${sha256(override)}`,
+    `HEAD_ADDR=${headAddress(cfg, head)}`,
+    `JUPYTER_TOKEN=sha256:${sha256(token)}`,
+  ].join(' ');
   return [
     {
       name: 'stack-deploy',
       title: `the ${cfg.stack.name} stack deployed`,
       hosts: [head],
+      skipWhen: () =>
+        skipCmd(
+          privSh('docker stack ls --format "{{.Name}}" | grep -qxF -- "$1" && [ "$(cat "$2" 2>/dev/null)" = "$3" ]', cfg.stack.name, stackStamp(cfg), stamp),
+          'the stack runs, deployed with this configuration (stamp)',
+        ),
       actions: () => [
-        { kind: 'write-file', path: `${dir}/${OVERRIDE_FILE}`, content: overrideCompose(cfg, workers.length), mode: 0o644 },
+        { kind: 'write-file', path: `${dir}/${OVERRIDE_FILE}`, content: override, mode: 0o644 },
         run(priv(['docker', 'stack', 'deploy', '-c', `${dir}/${cfg.stack.composeFile}`, '-c', `${dir}/${OVERRIDE_FILE}`, cfg.stack.name], ['HEAD_ADDR', 'JUPYTER_TOKEN']), {
           env: { HEAD_ADDR: headAddress(cfg, head), JUPYTER_TOKEN: token },
         }),
+        { kind: 'write-file', path: stackStamp(cfg), content: `${stamp}\n`, mode: 0o644 },
       ],
     },
     ...healthSteps(sys, head),
@@ -429,7 +505,7 @@ export async function planClusterDeploy(sys: Sys, dryRun?: boolean): Promise<Pla
     ...userSteps(sys, inp),
     ...nfsSteps(sys, inp),
     sourceStep(sys, inp),
-    ...imageSteps(sys, inp),
+    ...imageSteps(sys, inp, true),
     ...jovyanStep(sys, inp),
     ...stackSteps(sys, inp),
   ];
@@ -438,7 +514,7 @@ export async function planClusterDeploy(sys: Sys, dryRun?: boolean): Promise<Pla
 /** update: rebuild, redistribute, restart the stack (their update_cluster.sh), then the health checks. */
 export async function planClusterUpdate(sys: Sys, dryRun?: boolean): Promise<PlannedStep[]> {
   const inp = await clusterInput(sys, dryRun, true, true);
-  const images = imageSteps(sys, inp).filter((s) => s.name !== 'munge-key');
+  const images = imageSteps(sys, inp, false).filter((s) => s.name !== 'munge-key');
   return [sourceStep(sys, inp), ...images, ...stopSteps(sys, inp.head), ...stackSteps(sys, inp)];
 }
 

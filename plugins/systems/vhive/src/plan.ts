@@ -326,7 +326,7 @@ export function planDeploy(sys: Sys): PlannedStep[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// status, teardown
+// status, stop, teardown
 
 export function planStatus(sys: Sys): PlannedStep[] {
   const procs = (h: Host): string[] => {
@@ -340,9 +340,8 @@ export function planStatus(sys: Sys): PlannedStep[] {
   ];
 }
 
-export function planTeardown(sys: Sys): PlannedStep[] {
-  const cfg = sys.config;
-  const log = logBase(sys, 'create_multinode_cluster');
+/** stop: the cluster script and the daemons (in reverse start order) on every node; stopping what is not running is a no-op, so a re-run is safe. */
+export function planStop(sys: Sys): PlannedStep[] {
   return [
     {
       name: 'stop',
@@ -350,6 +349,14 @@ export function planTeardown(sys: Sys): PlannedStep[] {
       hosts: [master(sys), ...workers(sys)],
       actions: () => [PROC.cluster, PROC.vhive, PROC.firecracker, PROC.gvisor, PROC.containerd].map((name): Action => ({ kind: 'stop', name })),
     },
+  ];
+}
+
+export function planTeardown(sys: Sys): PlannedStep[] {
+  const cfg = sys.config;
+  const log = logBase(sys, 'create_multinode_cluster');
+  return [
+    ...planStop(sys),
     {
       name: 'clean',
       title: 'run the clean script on every node',

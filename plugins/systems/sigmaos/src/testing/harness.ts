@@ -1,5 +1,6 @@
 /** Test helpers: run executors with their output captured, read journals, install the fixtures. */
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import type { ExecutorContext } from '@nx/devkit';
@@ -78,4 +79,22 @@ export function installFixtures(dir: string): { bin: string; shared: string; rea
   writeFileSync(join(shared, 'calls.log'), '');
   chmodSync(join(shared, 'calls.log'), 0o666);
   return { bin, shared, ready };
+}
+
+/**
+ * The git repository the hosts clone (real git): the fixture checkout committed on master, readable
+ * by every testbed user, plus a gitconfig trusting it (it belongs to another user than the hosts').
+ */
+export function makeFixtureRepo(dir: string): { url: string; gitconfig: string } {
+  const url = join(dir, 'repo');
+  cpSync(join(FIXTURES, 'checkout'), url, { recursive: true });
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: url, env });
+  git('init', '-q', '-b', 'master');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'fixture checkout');
+  execFileSync('chmod', ['-R', 'a+rX', url]);
+  const gitconfig = join(dir, 'gitconfig');
+  writeFileSync(gitconfig, '[safe]\n\tdirectory = *\n', { mode: 0o644 });
+  return { url, gitconfig };
 }
