@@ -16,7 +16,9 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseToml, readJournal, runsDir } from '@labrig/core';
+import type { ExecutorContext } from '@nx/devkit';
+import { parseToml, runsDir } from '@labrig/core';
+import { executorContext, findLastRun, runExecutor } from './executors.js';
 import { ContractFailed, type CheckResult } from './platform-contract.js';
 
 export interface SystemContractOptions {
@@ -34,45 +36,11 @@ export interface SystemContractOptions {
   options?: Record<string, unknown>;
 }
 
-type Executor = (o: Record<string, unknown>, context: unknown) => Promise<{ success: boolean }>;
+type Executor = (o: Record<string, unknown>, context: ExecutorContext) => Promise<{ success: boolean }>;
 interface Declared {
   executor?: string;
   platform?: boolean;
   kind?: string;
-}
-
-/** Run `fn` with console and stdout captured; returns its result and what it printed. */
-async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string }> {
-  const out: string[] = [];
-  const { log, error, warn } = console;
-  const write = process.stdout.write.bind(process.stdout);
-  console.log = console.error = console.warn = (...a: unknown[]) => void out.push(a.map(String).join(' '));
-  process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write;
-  try {
-    return { value: await fn(), out: out.join('\n') };
-  } finally {
-    Object.assign(console, { log, error, warn });
-    process.stdout.write = write;
-  }
-}
-
-/** Journal host results of the newest run titled `<project>:<target>`: step → host → status. */
-async function lastRunStatuses(root: string, title: string): Promise<{ id: string; statuses: { step: string; host: string; status: string }[] } | undefined> {
-  const base = runsDir(root);
-  if (!existsSync(base)) return undefined;
-  let best: { id: string; time: string; events: Record<string, unknown>[] } | undefined;
-  for (const id of readdirSync(base).filter((d) => /^\d{8}-/.test(d))) {
-    const events = await readJournal(join(base, id)).catch(() => []);
-    const start = events[0];
-    if (start?.['title'] !== title) continue;
-    const time = String(start['time']);
-    if (!best || time > best.time) best = { id, time, events };
-  }
-  if (!best) return undefined;
-  return {
-    id: best.id,
-    statuses: best.events.filter((e) => e['type'] === 'host-end').map((e) => ({ step: String(e['step']), host: String(e['host']), status: String(e['status']) })),
-  };
 }
 
 const runCount = (root: string) => (existsSync(runsDir(root)) ? readdirSync(runsDir(root)).length : 0);
@@ -94,7 +62,7 @@ export async function checkSystemContract(o: SystemContractOptions): Promise<Che
   };
 
   const systemFile = join(o.root, 'targets', o.project, 'system.toml');
-  const context = { root: o.root, cwd: o.root, isVerbose: false, projectName: o.project, projectsConfigurations: { version: 2, projects: { [o.project]: { root: `targets/${o.project}` } } } };
+  const context = executorContext(o.root, o.project);
   const executors = new Map<string, Executor>();
   let declared: Record<string, Declared> = {};
 
@@ -125,7 +93,7 @@ export async function checkSystemContract(o: SystemContractOptions): Promise<Che
   if (!loaded) throw new ContractFailed(label, results, 'System');
 
   const run = (target: string, extra: Record<string, unknown> = {}) =>
-    captured(() => executors.get(target)!({ platform: o.platform, output: 'plain', ...o.options, ...extra }, context));
+    runExecutor(() => executors.get(target)!({ platform: o.platform, output: 'plain', ...o.options, ...extra }, context));
 
   await check('a system file with an unknown field is a ConfigError naming the file and the field; nothing runs', async () => {
     const original = readFileSync(systemFile, 'utf8');
@@ -134,7 +102,7 @@ export async function checkSystemContract(o: SystemContractOptions): Promise<Che
       // At the top: after a [table] header the field would belong to that table (still unknown).
       writeFileSync(systemFile, `labrig_testkit_unknown_field = 1\n${original}`);
       const r = await run('deploy', { dryRun: true });
-      if (r.value.success) return 'deploy --dryRun succeeded: an unknown field must be refused (additionalProperties: false)';
+      if (r.success) return 'deploy --dryRun succeeded: an unknown field must be refused (additionalProperties: false)';
       if (!r.out.includes(`targets/${o.project}/system.toml`) || !r.out.includes('labrig_testkit_unknown_field')) return `the error must name targets/${o.project}/system.toml and the field; it printed: ${r.out.slice(-600)}`;
       if (!r.out.includes('hint:')) return `expected a typed labrig error (message and hint), got: ${r.out.slice(-600)}`;
       return runCount(o.root) === before ? undefined : 'a run was started for an invalid system file';
@@ -145,27 +113,28 @@ export async function checkSystemContract(o: SystemContractOptions): Promise<Che
 
   await check('a bad option value is an OptionError naming the option', async () => {
     const r = await run('deploy', { dryRun: true, failurePolicy: 'labrig-testkit-bogus' });
-    if (r.value.success) return 'deploy --failurePolicy=labrig-testkit-bogus succeeded';
+    if (r.success) return 'deploy --failurePolicy=labrig-testkit-bogus succeeded';
     return r.out.includes('failurePolicy') || r.out.includes('failure-policy') ? undefined : `the error must name the option: ${r.out.slice(-600)}`;
   });
 
   await check('a dry run prints the plan and touches no host', async () => {
     const before = runCount(o.root);
     const r = await run('deploy', { dryRun: true });
-    if (!r.value.success) return `deploy --dryRun failed: ${r.out.slice(-800)}`;
+    if (!r.success) return `deploy --dryRun failed: ${r.out.slice(-800)}`;
     if (!/dry run/i.test(r.out)) return `expected a plan (saying it is a dry run), got: ${r.out.slice(0, 400)}`;
     return runCount(o.root) === before ? undefined : 'a dry run started a run (it must not touch a host)';
   });
 
   const skippedAll = async (target: string): Promise<string | undefined> => {
-    const last = await lastRunStatuses(o.root, `${o.project}:${target}`);
+    const last = await findLastRun(o.root, `${o.project}:${target}`);
     if (!last) return `no journaled run titled ${o.project}:${target}`;
-    const ran = last.statuses.filter((s) => s.status !== 'skipped' && !(o.rerunSteps ?? []).includes(s.step));
+    const ends = last.events.filter((e) => e['type'] === 'host-end').map((e) => ({ step: String(e['step']), host: String(e['host']), status: String(e['status']) }));
+    const ran = ends.filter((s) => s.status !== 'skipped' && !(o.rerunSteps ?? []).includes(s.step));
     return ran.length === 0 ? undefined : `the second ${target} did work again on: ${ran.map((s) => `${s.step}@${s.host} (${s.status})`).join(', ')} (run ${last.id}); a re-run must skip what is done`;
   };
   const ok = async (target: string, extra: Record<string, unknown> = {}) => {
     const r = await run(target, extra);
-    return r.value.success ? undefined : `${target} failed: ${r.out.slice(-1500)}`;
+    return r.success ? undefined : `${target} failed: ${r.out.slice(-1500)}`;
   };
 
   if (executors.has('setup')) {

@@ -7,9 +7,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ExecutorContext } from '@nx/devkit';
 import { down, up } from '@labrig/testbed';
-import { ContractFailed, checkSystemContract } from '@labrig/testkit';
+import { ContractFailed, checkSystemContract, executorContext } from '@labrig/testkit';
 import buildExecutor from './executors/build/executor.js';
 
 const workspace = join(import.meta.dirname, '../../../..');
@@ -47,8 +46,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await up({ dir: tb, hosts: 2, addressBase: '127.0.38.0', port: 2338 });
-  const ctx = { root, projectName: 'tick', projectsConfigurations: { version: 2, projects: { tick: { root: 'targets/tick' } } } } as unknown as ExecutorContext;
-  expect((await buildExecutor({}, ctx)).success).toBe(true);
+  expect((await buildExecutor({}, executorContext(root, 'tick'))).success).toBe(true);
 }, 180_000);
 
 afterAll(async () => {

@@ -7,9 +7,9 @@
 import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ExecutorContext } from '@nx/devkit';
-import { readJournal, runsDir } from '@labrig/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runsDir } from '@labrig/core';
+import { executorContext, expectSuccess, hostStatuses, lastRun as lastRunOf, runExecutor } from '@labrig/testkit';
 import { down, up } from '@labrig/testbed';
 import buildExecutor from './executors/build/executor.js';
 import deployExecutor from './executors/deploy/executor.js';
@@ -23,46 +23,13 @@ const workspace = join(import.meta.dirname, '../../../..');
 let root: string;
 let tbDir: string;
 const o = { platform: 'e2e', output: 'plain' as const };
-const ctxFor = (project: string): ExecutorContext =>
-  ({ root, projectName: project, projectsConfigurations: { version: 2, projects: { [project]: { root: `targets/${project}` } } } }) as unknown as ExecutorContext;
+const ctxFor = (project: string) => executorContext(root, project);
 
-type Ev = Record<string, unknown>;
-/** Journal events of the newest run with this title (by start time: ids share a second). */
-async function lastRun(title: string): Promise<{ dir: string; events: Ev[] }> {
-  const base = runsDir(root);
-  let best: { dir: string; events: Ev[]; time: string } | undefined;
-  for (const id of readdirSync(base).filter((d) => /^\d{8}-/.test(d))) {
-    const events = await readJournal(join(base, id));
-    const start = events[0];
-    if (start?.['title'] !== title) continue;
-    const time = String(start['time']);
-    if (!best || time > best.time) best = { dir: join(base, id), events, time };
-  }
-  if (!best) throw new Error(`no run titled ${title}`);
-  return best;
-}
-const statuses = (events: Ev[], step: string) =>
-  Object.fromEntries(events.filter((e) => e['type'] === 'host-end' && e['step'] === step).map((e) => [e['host'], e['status']]));
-
-/** Run an executor with its output captured (it is long); fail the test with it when it fails. */
-async function run(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; out: string }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-  ];
-  try {
-    return { ...(await fn()), out: out.join('\n') };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
-async function ok(fn: () => Promise<{ success: boolean }>): Promise<string> {
-  const r = await run(fn);
-  if (!r.success) throw new Error(`executor failed:\n${r.out.slice(-4000)}`);
-  return r.out;
-}
+/** Journal events of the newest run with this title. */
+const lastRun = (title: string) => lastRunOf(root, title);
+const statuses = hostStatuses;
+const run = runExecutor;
+const ok = expectSuccess;
 
 beforeAll(async () => {
   mkdirSync(join(workspace, 'tmp'), { recursive: true });

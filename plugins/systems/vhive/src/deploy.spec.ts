@@ -9,9 +9,9 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ExecutorContext } from '@nx/devkit';
-import { readJournal, runsDir } from '@labrig/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runsDir } from '@labrig/core';
+import { executorContext, expectSuccess, hostStatuses as statuses, lastRun as lastRunOf, runExecutor, type JournalEvent } from '@labrig/testkit';
 import { down, loadState, up } from '@labrig/testbed';
 import deployExecutor from './executors/deploy/executor.js';
 import functionsDeleteExecutor from './executors/functions-delete/executor.js';
@@ -30,23 +30,10 @@ let state: string; // the fixtures' shared state (calls.log, cluster, fail flags
 const userHost = new Map<string, string>();
 const hostUser = new Map<string, string>();
 const o = { platform: 'e2e', output: 'plain' as const };
-const ctx = (): ExecutorContext => ({ root, projectName: 'vhive', projectsConfigurations: { version: 2, projects: { vhive: { root: 'targets/vhive' } } } }) as unknown as ExecutorContext;
+const ctx = () => executorContext(root, 'vhive');
 
-type Ev = Record<string, unknown>;
-async function lastRun(title: string): Promise<Ev[]> {
-  const base = runsDir(root);
-  let best: { events: Ev[]; time: string } | undefined;
-  for (const id of readdirSync(base).filter((d) => /^\d{8}-/.test(d))) {
-    const events = await readJournal(join(base, id));
-    if (events[0]?.['title'] !== title) continue;
-    const time = String(events[0]['time']);
-    if (!best || time > best.time) best = { events, time };
-  }
-  if (!best) throw new Error(`no run titled ${title}`);
-  return best.events;
-}
-const statuses = (events: Ev[], step: string): Record<string, unknown> =>
-  Object.fromEntries(events.filter((e) => e['type'] === 'host-end' && e['step'] === step).map((e) => [e['host'], e['status']]));
+type Ev = JournalEvent;
+const lastRun = async (title: string): Promise<Ev[]> => (await lastRunOf(root, title)).events;
 const hostEnd = (events: Ev[], step: string, host: string) =>
   events.find((e) => e['type'] === 'host-end' && e['step'] === step && e['host'] === host) as { status: string; error?: { code: string; message: string } } | undefined;
 
@@ -67,25 +54,8 @@ function calls(): Call[] {
 const idx = (cs: Call[], host: string, re: RegExp): number => cs.findIndex((c) => c.host === host && re.test(c.cmd));
 const hostsOf = (cs: Call[], re: RegExp): string[] => [...new Set(cs.filter((c) => re.test(c.cmd)).map((c) => c.host))].sort();
 
-async function run(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; out: string }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-    vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-  ];
-  try {
-    return { ...(await fn()), out: out.join('\n') };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
-async function ok(fn: () => Promise<{ success: boolean }>): Promise<string> {
-  const r = await run(fn);
-  if (!r.success) throw new Error(`executor failed:\n${r.out.slice(-5000)}`);
-  return r.out;
-}
+const run = runExecutor;
+const ok = expectSuccess;
 
 function systemToml(timeouts: Record<string, string> = {}): void {
   const t = { daemon: '30s', joinCommand: '30s', nodes: '30s', script: '30s', pods: '30s', ...timeouts };

@@ -6,8 +6,8 @@
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ExecutorContext } from '@nx/devkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executorContext, runExecutor } from '@labrig/testkit';
 import deployExecutor from './executors/deploy/executor.js';
 import setupExecutor from './executors/setup/executor.js';
 import teardownExecutor from './executors/teardown/executor.js';
@@ -17,22 +17,10 @@ import functionsDeployExecutor from './executors/functions-deploy/executor.js';
 const workspace = join(import.meta.dirname, '../../../..');
 const golden = join(import.meta.dirname, '__golden__/vhive-deploy-cloudlab.plan.txt');
 let root: string;
-const ctx = (): ExecutorContext => ({ root, projectName: 'vhive', projectsConfigurations: { version: 2, projects: { vhive: { root: 'targets/vhive' } } } }) as unknown as ExecutorContext;
+const ctx = () => executorContext(root, 'vhive');
 const o = { platform: 'cloudlab', dryRun: true, output: 'plain' as const };
 
-async function capture(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; out: string }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-  ];
-  try {
-    return { ...(await fn()), out: out.join('\n') };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
+const capture = runExecutor;
 /** The example system file with some keys set (`key = value` lines replaced) and new top-level lines. */
 const systemFile = (set: Record<string, string>, add = ''): void => {
   let text = readFileSync(join(workspace, 'targets/vhive/system.toml'), 'utf8');

@@ -1,17 +1,11 @@
 /** Test helpers: a temp workspace inside <workspace>/tmp (plugins resolve from its node_modules), executors run with output captured. */
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ExecutorContext } from '@nx/devkit';
-import { vi } from 'vitest';
+import { executorContext, tempWorkspace as makeTempWorkspace } from '@labrig/testkit';
 
 export const workspace = join(import.meta.dirname, '../../../../..');
 
-export function tempWorkspace(prefix: string): string {
-  mkdirSync(join(workspace, 'tmp'), { recursive: true });
-  const root = mkdtempSync(join(workspace, 'tmp', prefix));
-  writeFileSync(join(root, 'nx.json'), '{}\n');
-  return root;
-}
+export const tempWorkspace = (prefix: string): string => makeTempWorkspace(workspace, prefix);
 
 export function writeIn(root: string, rel: string, text: string): void {
   mkdirSync(dirname(join(root, rel)), { recursive: true });
@@ -25,26 +19,5 @@ export function copySystemFile(root: string, extra = ''): void {
   if (extra) appendFileSync(join(root, 'targets/cfiddle/system.toml'), `\n${extra}\n`);
 }
 
-export const ctxFor = (root: string, project = 'cfiddle'): ExecutorContext =>
-  ({ root, projectName: project, projectsConfigurations: { version: 2, projects: { [project]: { root: `targets/${project}` } } } }) as unknown as ExecutorContext;
-
-/** Run an executor with everything it prints captured (console and stdout). */
-export async function capture(fn: () => Promise<{ success: boolean }>): Promise<{ success: boolean; out: string }> {
-  const out: string[] = [];
-  const spies = [
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' '))),
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-  ];
-  try {
-    return { ...(await fn()), out: out.join('\n') };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
-}
-
-export async function ok(fn: () => Promise<{ success: boolean }>): Promise<string> {
-  const r = await capture(fn);
-  if (!r.success) throw new Error(`executor failed:\n${r.out.slice(-6000)}`);
-  return r.out;
-}
+export const ctxFor = (root: string, project = 'cfiddle') => executorContext(root, project);
+export { runExecutor as capture, expectSuccess as ok } from '@labrig/testkit';
