@@ -54,7 +54,6 @@ export interface SshPoolStats {
 export class SshPool implements Connector {
   private readonly conns = new Map<string, Promise<Connection>>();
   private readonly live = new Set<Connection>();
-  private readonly handshaking = new Set<Client>();
   private readonly handshakes: Semaphore;
   private readonly opts: Required<Omit<SshPoolOptions, 'knownHostsFile' | 'sshConfigFile' | 'agent'>> & {
     knownHostsFile?: string;

@@ -28,7 +28,7 @@ import { Journal } from '../journal/journal.js';
 import { createRunDir, markLatest } from '../journal/run-dir.js';
 import { LOCAL_HOST, LocalConnector } from '../local/connector.js';
 import { formatFailurePolicy, normalizeFailurePolicy, type FailurePolicy, type OutputMode } from '../options.js';
-import { createGrowingRedactor, type Redactor } from '../redact.js';
+import { createGrowingRedactor } from '../redact.js';
 import { createRenderer } from '../render/create.js';
 import type { Renderer } from '../render/renderer.js';
 import { startAttempt, type AttemptOutcome } from './attempt.js';

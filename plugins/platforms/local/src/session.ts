@@ -1,5 +1,5 @@
 import type { Host } from '@labrig/core';
-import { createRenderer, parseDuration, parseFailurePolicy, type Renderer, type RunDefaults, type RunOptions } from '@labrig/core';
+import { parseDuration, parseFailurePolicy, type Renderer, type RunDefaults, type RunOptions } from '@labrig/core';
 import type { SshPool } from '@labrig/ssh';
 import { createSshPool, runDefaultsOf as kitRunDefaults } from '@labrig/platform-kit';
 import type { LocalPlatformConfig } from './config.js';

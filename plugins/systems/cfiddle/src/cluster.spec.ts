@@ -8,8 +8,7 @@
  * a health timeout, stop, teardown (twice), and a deploy after teardown (the stamps of the old
  * swarm do not skip the labels or the stack).
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJournal, runsDir } from '@labrig/core';
@@ -18,7 +17,7 @@ import deploy from './executors/deploy/executor.js';
 import status from './executors/status/executor.js';
 import stop from './executors/stop/executor.js';
 import teardown from './executors/teardown/executor.js';
-import { capture, copySystemFile, ctxFor, ok, tempWorkspace, writeIn } from './testing/workspace.js';
+import { capture, ctxFor, fixtureCluster, ok } from './testing/workspace.js';
 
 const BASE = '127.0.74.0';
 const PORT = 2374;
@@ -62,38 +61,7 @@ const count = (cs: [string, string][], re: RegExp) => cs.filter(([, c]) => re.te
 const exportsFile = () => readFileSync(join(fx, 'etc/exports'), 'utf8');
 
 beforeAll(async () => {
-  root = tempWorkspace('cfiddle-cluster-');
-  tb = mkdtempSync(join(tmpdir(), 'labrig-cfiddle-tb-'));
-  chmodSync(tb, 0o755);
-  fx = join(tb, 'fx');
-  // Fixture bin dir (readable by every testbed user), state and "system" folders (writable by all).
-  cpSync(join(import.meta.dirname, 'testing/fixtures'), join(fx, 'bin'), { recursive: true });
-  chmodSync(fx, 0o755);
-  for (const d of ['state', 'etc', 'home']) {
-    mkdirSync(join(fx, d), { recursive: true });
-    chmodSync(join(fx, d), 0o777);
-  }
-  writeFileSync(join(fx, 'etc/exports'), '/srv/data *(ro,no_subtree_check)\n');
-  chmodSync(join(fx, 'etc/exports'), 0o666);
-  writeIn(
-    root,
-    'configs/platforms/tb/platform.toml',
-    ['platform = "@labrig/platform-local"', '[testbed]', 'hosts = 4', `dir = ${JSON.stringify(tb)}`, `addressBase = "${BASE}"`, `port = ${PORT}`, 's3 = false', 'registry = true', '[run]', 'timeout = "2m"'].join('\n'),
-  );
-  copySystemFile(root);
-  // The fixture paths replace the real system folders (keys of tables already in the file).
-  const file = join(root, 'targets/cfiddle/system.toml');
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8')
-      .replace('[env]\n', `[env]\nPATH = "${join(fx, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nCFIDDLE_FIXTURE_STATE = "${join(fx, 'state')}"\n`)
-      .replace('exportsFile = "/etc/exports"', `exportsFile = "${join(fx, 'etc/exports')}"`)
-      .replace('home = "/home"', `home = "${join(fx, 'home')}"`)
-      .replace('munge = "/etc/munge"', `munge = "${join(fx, 'etc/munge')}"`)
-      .replace('healthTimeout = "10m"', 'healthTimeout = "4s"')
-      .replace('slurmTimeout = "5m"', 'slurmTimeout = "20s"')
-      .replace('stopTimeout = "5m"', 'stopTimeout = "20s"'),
-  );
+  ({ root, tb, fx } = fixtureCluster({ prefix: 'cfiddle-cluster', base: BASE, port: PORT, registry: true, healthTimeout: '4s' }));
   delete process.env['CFIDDLE_JUPYTER_TOKEN'];
   state = await up({ dir: tb, hosts: 4, addressBase: BASE, port: PORT, registry: true });
 }, 180_000);

@@ -6,13 +6,12 @@
  * through images.registry, a name the docker fixture keeps its "registry" under (nothing listens
  * there). cfiddle has no build target: deploy builds the images on the head node.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { down, up, type TestbedState } from '@labrig/testbed';
 import { checkSystemContract } from '@labrig/testkit';
-import { copySystemFile, tempWorkspace, writeIn } from './testing/workspace.js';
+import { fixtureCluster } from './testing/workspace.js';
 
 const BASE = '127.0.78.0';
 const PORT = 2378;
@@ -22,38 +21,7 @@ let fx: string;
 let state: TestbedState;
 
 beforeAll(async () => {
-  root = tempWorkspace('cfiddle-contract-');
-  tb = mkdtempSync(join(tmpdir(), 'labrig-cfiddle-contract-tb-'));
-  chmodSync(tb, 0o755);
-  fx = join(tb, 'fx');
-  // Fixture bin dir (readable by every testbed user), state and "system" folders (writable by all).
-  cpSync(join(import.meta.dirname, 'testing/fixtures'), join(fx, 'bin'), { recursive: true });
-  chmodSync(fx, 0o755);
-  for (const d of ['state', 'etc', 'home']) {
-    mkdirSync(join(fx, d), { recursive: true });
-    chmodSync(join(fx, d), 0o777);
-  }
-  writeFileSync(join(fx, 'etc/exports'), '/srv/data *(ro,no_subtree_check)\n');
-  chmodSync(join(fx, 'etc/exports'), 0o666);
-  writeIn(
-    root,
-    'configs/platforms/tb/platform.toml',
-    ['platform = "@labrig/platform-local"', '[testbed]', 'hosts = 4', `dir = ${JSON.stringify(tb)}`, `addressBase = "${BASE}"`, `port = ${PORT}`, 's3 = false', 'registry = false', '[run]', 'timeout = "2m"'].join('\n'),
-  );
-  copySystemFile(root);
-  const file = join(root, 'targets/cfiddle/system.toml');
-  writeFileSync(
-    file,
-    readFileSync(file, 'utf8')
-      .replace('[env]\n', `[env]\nPATH = "${join(fx, 'bin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nCFIDDLE_FIXTURE_STATE = "${join(fx, 'state')}"\n`)
-      .replace('# registry = "10.10.1.1:5000"', 'registry = "registry.cfiddle.test:5000"')
-      .replace('exportsFile = "/etc/exports"', `exportsFile = "${join(fx, 'etc/exports')}"`)
-      .replace('home = "/home"', `home = "${join(fx, 'home')}"`)
-      .replace('munge = "/etc/munge"', `munge = "${join(fx, 'etc/munge')}"`)
-      .replace('healthTimeout = "10m"', 'healthTimeout = "20s"')
-      .replace('slurmTimeout = "5m"', 'slurmTimeout = "20s"')
-      .replace('stopTimeout = "5m"', 'stopTimeout = "20s"'),
-  );
+  ({ root, tb, fx } = fixtureCluster({ prefix: 'cfiddle-contract', base: BASE, port: PORT, registry: false, healthTimeout: '20s' }));
   delete process.env['CFIDDLE_JUPYTER_TOKEN'];
   state = await up({ dir: tb, hosts: 4, addressBase: BASE, port: PORT });
 }, 180_000);

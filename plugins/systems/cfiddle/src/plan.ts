@@ -605,10 +605,6 @@ export function delegateConfig(cfg: CfiddleConfig, home: string, image: string):
   ].join('\n');
 }
 
-function slurmArgs(cfg: CfiddleConfig): string[] {
-  return cfg.slurm.partition ? [`--partition=${cfg.slurm.partition}`] : [];
-}
-
 /** Every node of the partition pulls the sandbox image in one Slurm job (one task per node). */
 function sandboxSteps(sys: Sys, login: Host, img: { ref: string; local: string }): PlannedStep[] {
   const cfg = sys.config;

@@ -4,7 +4,7 @@
  * everything, a source change that redeploys only what uses it, and failing readiness.
  * Assertions come from the runs' journals and logs. Hosts on 127.0.34.x:2334.
  */
-import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
  * proc/cmdline, a new boot id, every CPU online, only fstab's mounts kept), then sshd starts again.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kill, restart, type TestbedHost, type TestbedState } from '@labrig/testbed';
 import { FIXTURES_DIR, chownFixtures, fixturePath, readFixture, writeFixture } from './fixture-host.js';
