@@ -179,8 +179,8 @@ export interface Platform<Cfg = unknown> {
   provision?(cfg: Cfg, ctx: PlatformContext): Promise<Host[]>;
   /** Release exactly what provision created; idempotent. */
   teardown?(cfg: Cfg, ctx: PlatformContext): Promise<void>;
-  /** Platform quirks applied to each host before a system's setup. */
-  prepare?(cfg: Cfg): Step[];
+  /** Platform quirks applied to each host before a system's setup (state under `ctx.stateDir`). */
+  prepare?(cfg: Cfg, ctx: PlatformContext): Step[];
   /** Where artifacts go (S3 bucket, registry); undefined when the platform has none. */
   artifactStore?(cfg: Cfg, ctx: PlatformContext): Promise<ArtifactStoreConfig | undefined>;
   /** How long-lived processes start on this platform. */

@@ -142,7 +142,7 @@ describe('aws platform on the EC2 stand-in and testbed hosts', () => {
     try {
       const remote = await connector.connect(hosts[0]!);
       expect((await remote.exec(['id', '-un'])).stdout.trim()).toBe(tb.hosts[0]!.user);
-      const [cloudInit] = platform.prepare!(cfg);
+      const [cloudInit] = platform.prepare!(cfg, ctx);
       expect(await cloudInit!.check!({ host: hosts[0]!, remote, outputs: {}, hosts, signal: new AbortController().signal, log: () => undefined, attempt: 1 })).toBe(true);
     } finally {
       await connector.close();

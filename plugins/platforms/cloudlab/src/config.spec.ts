@@ -51,7 +51,7 @@ describe('the shipped example', () => {
     const p = await openCloudlab(root, 'cloudlab');
     expect(p.cfg.prepare.partition).toEqual({ blockDevice: '/dev/sda4', mountPoint: '/data', fsType: 'ext4', mountOptions: 'defaults,nofail', chown: true, force: false });
     expect(p.cfg.network.subnet).toBe('10.10.0.0/16');
-    expect(p.platform.prepare!(p.cfg).map((s) => s.name)).toEqual(['mount-partition', 'kernel-params', 'numa-offline', 'cluster-address']);
+    expect(p.platform.prepare!(p.cfg, p.ctx).map((s) => s.name)).toEqual(['mount-partition', 'kernel-params', 'numa-offline', 'cluster-address']);
     const hosts = await p.platform.inventory(p.cfg, p.ctx);
     expect(hosts.map((h) => `${h.name} ${h.user}@${h.address} ${h.roles.join(',')} ${h.privateAddress}`)).toEqual([
       'node0 alice@c220g5-110531.wisc.cloudlab.us leader 10.10.1.1',

@@ -67,12 +67,3 @@ export class PlatformStateError extends LabrigError {
   }
 }
 
-/** The prepare steps need the platform context (where state goes) and no inventory or connector gave it yet. */
-export class ContextUnknown extends LabrigError {
-  readonly code = 'CONTEXT_UNKNOWN';
-  constructor(step: string) {
-    super(`${step}: the platform context of this config is not known`, {
-      hint: 'Call the platform\'s inventory() or createConnector() with this config before running its prepare steps (the kit\'s prepare target does).',
-    });
-  }
-}

@@ -18,4 +18,4 @@ export { prepareSteps, CLUSTER_ADDRESS, KERNEL_PARAMS, MOUNT_PARTITION, NUMA_OFF
 export { checkHostsAnswer, requireAnswers, type AnswerCheck } from './provision.js';
 export { runLinkTest, formatMatrix, linkTestStep, toMatrix, LINK_TEST, type LinkMatrix, type LinkProbe, type LinkTestOptions } from './link-test.js';
 export { readClusterAddresses, CLUSTER_ADDRESSES_FILE, type ClusterAddressRecord } from './state.js';
-export { HostsNotAnswering, KernelParamsMissing, PrepareRefused, RebootTimeout, PlatformStateError, ContextUnknown } from './errors.js';
+export { HostsNotAnswering, KernelParamsMissing, PrepareRefused, RebootTimeout, PlatformStateError } from './errors.js';

@@ -8,7 +8,6 @@ import type { ArtifactStoreConfig, Host, Platform, PlatformContext, Step } from 
 import { BackgroundLauncher, parseDuration } from '@labrig/core';
 import { createSshPool, runDefaultsOf } from '@labrig/platform-kit';
 import { configSchema, type CloudlabConfig, type StoreConfig } from './config.js';
-import { contextOf, rememberContext } from './context.js';
 import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
@@ -37,16 +36,13 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
   name: 'cloudlab',
   configSchema,
   async inventory(cfg: CloudlabConfig, ctx: PlatformContext): Promise<Host[]> {
-    rememberContext(cfg, ctx);
     return cloudlabInventory(cfg, ctx);
   },
   createConnector(cfg, ctx) {
-    rememberContext(cfg, ctx);
     return createSshPool(ctx.root, cfg.ssh);
   },
   runDefaults: (cfg) => runDefaultsOf(cfg.run),
   async provision(cfg, ctx): Promise<Host[]> {
-    rememberContext(cfg, ctx);
     const hosts = await cloudlabInventory(cfg, ctx);
     const connector = createSshPool(ctx.root, cfg.ssh);
     try {
@@ -59,8 +55,8 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
       await connector.close();
     }
   },
-  prepare(cfg: CloudlabConfig): Step[] {
-    return prepareSteps(cfg, REAL_SYSTEM, () => contextOf(cfg));
+  prepare(cfg: CloudlabConfig, ctx): Step[] {
+    return prepareSteps(cfg, REAL_SYSTEM, ctx);
   },
   async artifactStore(cfg): Promise<ArtifactStoreConfig | undefined> {
     return artifactStoreOf(cfg.store);

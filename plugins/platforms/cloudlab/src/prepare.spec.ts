@@ -78,7 +78,7 @@ afterAll(async () => {
 
 describe('prepare steps on fixture CloudLab nodes', () => {
   it('first run: partition, kernel parameters with a reboot waited for over SSH, NUMA CPUs offline, cluster addresses recorded', async () => {
-    const steps = prepareSteps(p.cfg, sys, () => p.ctx);
+    const steps = prepareSteps(p.cfg, sys, p.ctx);
     expect(steps.map((s) => s.name)).toEqual(['mount-partition', 'kernel-params', 'numa-offline', 'cluster-address']);
     const r = await run(steps, ['tb-0', 'tb-1']);
     expect(r.results.filter((x) => x.status !== 'ok')).toEqual([]);
@@ -124,7 +124,7 @@ describe('prepare steps on fixture CloudLab nodes', () => {
     const mtimes = hosts.map((h) => statSync(onlineFile(h)).mtimeMs);
     const cycles = power.cycles.length;
 
-    const r = await run(prepareSteps(p.cfg, sys, () => p.ctx), ['tb-0', 'tb-1']);
+    const r = await run(prepareSteps(p.cfg, sys, p.ctx), ['tb-0', 'tb-1']);
     expect(r.ok).toBe(true);
     expect(r.results.map((x) => x.status)).toEqual(Array(8).fill('skipped'));
     hosts.forEach((h, i) => {

@@ -15,7 +15,7 @@ export interface PrepareOptions {
 export default async function prepareExecutor(o: PrepareOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
     const p = await openPlatform(context.root, o.platform);
-    const all = p.platform.prepare?.(p.cfg) ?? [];
+    const all = p.platform.prepare?.(p.cfg, p.ctx) ?? [];
     const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
     for (const name of only ?? []) {
       if (!all.some((s) => s.name === name)) throw new OptionError('only', o.only, `prepare steps of ${p.name}: ${all.map((s) => s.name).join(', ') || 'none enabled in its platform file'}`);

@@ -4,9 +4,8 @@
  * platform's state on the coordinator; the inventory gives it to systems as Host.privateAddress.
  * Done when the recorded address is still one of the host's.
  */
-import type { PlatformContext, Step, StepContext } from '@labrig/core';
+import type { Step, StepContext } from '@labrig/core';
 import { CommandFailed } from '@labrig/core';
-import { ContextUnknown } from '../errors.js';
 import { runScriptOk, type HostSystem } from '../host-system.js';
 import { currentRecord, readClusterAddresses, recordClusterAddress } from '../state.js';
 import { parseIpAddrShow, parseSubnet, pickInSubnet, type InterfaceAddress } from '../subnet.js';
@@ -23,25 +22,20 @@ async function addressesOf(ctx: StepContext, sys: HostSystem): Promise<Interface
   return parseIpAddrShow(r.stdout);
 }
 
-/** `context` gives the platform context when the step runs (state goes under its stateDir). */
-export function clusterAddressStep(subnetCidr: string, sys: HostSystem, context: () => PlatformContext | undefined): Step<ClusterAddressOutput> {
+/** What it finds is recorded under `stateDir` (the platform's state folder; the inventory reads it). */
+export function clusterAddressStep(subnetCidr: string, sys: HostSystem, stateDir: string): Step<ClusterAddressOutput> {
   const subnet = parseSubnet(subnetCidr);
-  const stateDir = (): string => {
-    const ctx = context();
-    if (!ctx) throw new ContextUnknown(CLUSTER_ADDRESS);
-    return ctx.stateDir;
-  };
   return {
     name: CLUSTER_ADDRESS,
     title: `cluster address on ${subnetCidr}`,
     async check(ctx) {
-      const recorded = currentRecord(await readClusterAddresses(stateDir()), ctx.host, subnetCidr);
+      const recorded = currentRecord(await readClusterAddresses(stateDir), ctx.host, subnetCidr);
       if (!recorded) return false;
       const still = (await addressesOf(ctx, sys)).some((a) => a.address === recorded.clusterAddress);
       return still ? { done: true, output: { address: recorded.clusterAddress, interface: recorded.interface } } : false;
     },
     async run(ctx) {
-      const dir = stateDir();
+      const dir = stateDir;
       const all = await addressesOf(ctx, sys);
       const picked = pickInSubnet(all, subnet);
       if (!picked) {

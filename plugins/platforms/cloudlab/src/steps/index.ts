@@ -16,12 +16,12 @@ export { KERNEL_PARAMS } from './kernel.js';
 export { NUMA_OFFLINE } from './numa.js';
 export { MOUNT_PARTITION } from './partition.js';
 
-export function prepareSteps(cfg: CloudlabConfig, sys: HostSystem, context: () => PlatformContext | undefined): Step[] {
+export function prepareSteps(cfg: CloudlabConfig, sys: HostSystem, ctx: PlatformContext): Step[] {
   const p = cfg.prepare;
   return [
     ...(p.partition ? [partitionStep(p.partition, sys)] : []),
     ...(p.kernel ? [kernelStep(p.kernel, sys)] : []),
     ...(p.numa ? [numaStep(p.numa, sys)] : []),
-    ...(p.clusterAddress ? [clusterAddressStep(cfg.network.subnet, sys, context)] : []),
+    ...(p.clusterAddress ? [clusterAddressStep(cfg.network.subnet, sys, ctx.stateDir)] : []),
   ];
 }
