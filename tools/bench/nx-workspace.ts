@@ -1,0 +1,92 @@
+/**
+ * What the Nx-level benchmarks (noop-deploy, daphne-redeploy) share: their options, a temporary
+ * workspace under tmp/ using this workspace's node_modules with a local platform on its own
+ * testbed, `nx` runs timed in it (Nx's cache and workspace data kept inside it), and the median.
+ */
+import { execa } from 'execa';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const workspace = resolve(import.meta.dirname, '../..');
+
+export interface BenchArgs {
+  repeats: number;
+  keep: boolean;
+}
+
+export function parseBenchArgs(name: string, argv: string[]): BenchArgs {
+  const a = { repeats: 7, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--repeats' && argv[i + 1]) a.repeats = Number(argv[++i]);
+    else if (argv[i] === '--keep') a.keep = true;
+    else throw new Error(`tools/bench/${name}: unknown option ${JSON.stringify(argv[i])} (known: --repeats N --keep)`);
+  }
+  if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new Error(`--repeats: expected a whole number >= 1, got ${a.repeats}`);
+  return a;
+}
+
+export interface BenchWorkspace {
+  /** The temporary workspace root. */
+  dir: string;
+  /** Its testbed's folder. */
+  tb: string;
+  /** Run nx there; its wall time and output. A non-zero exit throws with the end of the output. */
+  nx(args: string[]): Promise<{ ms: number; out: string }>;
+  /** Remove both folders. */
+  remove(): void;
+}
+
+/**
+ * A workspace `tmp/<prefix>XXXXXX` with nx.json, package.json, tsconfig.base.json and
+ * node_modules of this one, and configs/platforms/local on a testbed of `hosts` hosts at
+ * `addressBase`:`port` (plus `testbed` lines, e.g. `s3 = true`).
+ */
+export function makeBenchWorkspace(prefix: string, o: { hosts: number; addressBase: string; port: number; testbed?: string[] }): BenchWorkspace {
+  mkdirSync(join(workspace, 'tmp'), { recursive: true });
+  const dir = mkdtempSync(join(workspace, 'tmp', `${prefix}-`));
+  const tb = mkdtempSync(join(tmpdir(), `labrig-${prefix}-`));
+  chmodSync(tb, 0o755);
+  for (const f of ['nx.json', 'package.json', 'tsconfig.base.json']) cpSync(join(workspace, f), join(dir, f));
+  symlinkSync(join(workspace, 'node_modules'), join(dir, 'node_modules'));
+  mkdirSync(join(dir, 'configs/platforms/local'), { recursive: true });
+  writeFileSync(
+    join(dir, 'configs/platforms/local/platform.toml'),
+    ['platform = "@labrig/platform-local"', '[testbed]', `hosts = ${o.hosts}`, `dir = ${JSON.stringify(tb)}`, `addressBase = "${o.addressBase}"`, `port = ${o.port}`, ...(o.testbed ?? [])].join('\n') + '\n',
+  );
+  // Nx's cache and workspace data inside the copy (not ~/.nx), and Nx's usual settings for CI.
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_'))),
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    CI: 'true',
+    NX_CACHE_DIRECTORY: join(dir, '.nx/cache'),
+    NX_WORKSPACE_DATA_DIRECTORY: join(dir, '.nx/workspace-data'),
+  };
+  return {
+    dir,
+    tb,
+    async nx(args) {
+      const t = performance.now();
+      const r = await execa('node', [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
+      const ms = performance.now() - t;
+      if (r.exitCode !== 0) throw new Error(`nx ${args.join(' ')} failed (exit ${r.exitCode}):\n${(r.all ?? '').slice(-3000)}`);
+      return { ms, out: r.all ?? '' };
+    },
+    remove() {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(tb, { recursive: true, force: true });
+    },
+  };
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The machine line every benchmark prints above its table. */
+export const machineLine = (hosts: number, repeats: number): string =>
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${hosts} hosts; median of ${repeats}`;
