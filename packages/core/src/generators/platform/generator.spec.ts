@@ -3,53 +3,34 @@
  * plugin typechecks and its own spec — the Platform contract checks on two testbed sshd hosts —
  * passes unmodified. Bad names are refused.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGeneratorWorkspace, type GeneratorWorkspace } from '../generator-workspace.js';
 import { normalizeOptions } from './generator.js';
 
-const repo = join(import.meta.dirname, '../../../../..');
-let ws: string;
-
+let gw: GeneratorWorkspace;
 beforeAll(() => {
-  mkdirSync(join(repo, 'tmp'), { recursive: true });
-  ws = mkdtempSync(join(repo, 'tmp', 'gen-platform-'));
-  for (const f of ['nx.json', 'package.json', 'tsconfig.base.json', 'vitest.shared.ts']) copyFileSync(join(repo, f), join(ws, f));
-  // node_modules: the repository's packages, with @labrig/* linked one by one so the new plugin can join them.
-  mkdirSync(join(ws, 'node_modules/@labrig'), { recursive: true });
-  for (const e of readdirSync(join(repo, 'node_modules'))) {
-    if (e === '@labrig' || e === '.cache') continue;
-    symlinkSync(join(repo, 'node_modules', e), join(ws, 'node_modules', e));
-  }
-  for (const e of readdirSync(join(repo, 'node_modules/@labrig'))) {
-    const target = readlinkSync(join(repo, 'node_modules/@labrig', e));
-    symlinkSync(realpathSync(join(repo, 'node_modules/@labrig', target)), join(ws, 'node_modules/@labrig', e));
-  }
+  gw = createGeneratorWorkspace('gen-platform-');
 });
-afterAll(() => {
-  if (ws) rmSync(ws, { recursive: true, force: true });
-});
-
-const env = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('VITEST'))), NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws, '.nx/cache'), NX_WORKSPACE_DATA_DIRECTORY: join(ws, '.nx/data') });
+afterAll(() => gw?.remove());
 
 describe('nx g @labrig/core:platform', { timeout: 240_000 }, () => {
   it('scaffolds a plugin that typechecks and passes the Platform contract checks as generated', async () => {
-    const g = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), 'g', '@labrig/core:platform', 'acme', '--no-interactive'], { cwd: ws, env: env(), extendEnv: false, all: true, reject: false });
+    const g = await gw.nx(['g', '@labrig/core:platform', 'acme', '--no-interactive']);
     expect(g.exitCode, g.all).toBe(0);
-    const dir = join(ws, 'plugins/platforms/acme');
+    const dir = join(gw.dir, 'plugins/platforms/acme');
     for (const f of ['package.json', 'project.json', 'tsconfig.json', 'vitest.config.ts', 'src/index.ts', 'src/config.schema.json', 'src/contract.spec.ts', 'example/platform.toml']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
-    // What `npm install` does for a new workspace package: link it.
-    symlinkSync(dir, join(ws, 'node_modules/@labrig/platform-acme'));
-    const tsc = await execa('node', [join(ws, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: ws, all: true, reject: false });
+    gw.link('@labrig/platform-acme', dir);
+    const tsc = await gw.tsc(join(dir, 'tsconfig.json'));
     expect(tsc.exitCode, tsc.all).toBe(0);
-    const test = await execa('node', [join(ws, 'node_modules/vitest/vitest.mjs'), 'run'], { cwd: dir, env: env(), extendEnv: false, all: true, reject: false });
+    const test = await gw.vitest(dir);
     expect(test.exitCode, test.all?.slice(-3000)).toBe(0);
     expect(test.all).toContain('passes the Platform contract');
     // A second run of the generator refuses to overwrite.
-    const again = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), 'g', '@labrig/core:platform', 'acme', '--no-interactive'], { cwd: ws, env: env(), extendEnv: false, all: true, reject: false });
+    const again = await gw.nx(['g', '@labrig/core:platform', 'acme', '--no-interactive']);
     expect(again.exitCode).not.toBe(0);
     expect(again.all).toContain('exists already');
   });
