@@ -37,11 +37,15 @@ export function outDirOf(root: string, projectRoot: string): string {
 export { requirePlatformName } from '@labrig/system-kit';
 
 export async function openSystem(root: string, projectRoot: string, platformName: string, opts: { requireSecrets?: boolean } = {}): Promise<SystemContext> {
+  const platform = await loadPlatform(root, platformName);
+  return openSystemOn(root, projectRoot, platform, await platform.platform.inventory(platform.cfg, platform.ctx), opts);
+}
+
+/** The system on a platform already loaded, with its inventory. */
+export function openSystemOn(root: string, projectRoot: string, platform: PlatformInstance, inventory: Host[], opts: { requireSecrets?: boolean } = {}): SystemContext {
   const sys = loadSystemFile(root, projectRoot);
   const name = systemName(projectRoot);
   const file = `${projectRoot}/system.toml`;
-  const platform = await loadPlatform(root, platformName);
-  const inventory = await platform.platform.inventory(platform.cfg, platform.ctx);
   const roles = assignRoles(sys, inventory, file);
   const dir = expand(sys.deploy.dir, { system: name }, { file, field: 'deploy.dir' });
   const ctx: SystemContext = {

@@ -6,7 +6,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { isLabrigError, loadPlatform, reportError } from '@labrig/core';
 import { formatPlan, projectRootOf, requirePlatformName, runOverrides, runPlanned } from '@labrig/system-kit';
-import { openSystem, type SystemContext } from '../../context.js';
+import { openSystemOn, type SystemContext } from '../../context.js';
 import { planStop } from '../../plan.js';
 import { loadSystemFile } from '../../system-file.js';
 import type { CommonOptions } from '../shared.js';
@@ -16,16 +16,16 @@ export default async function teardownExecutor(o: CommonOptions, context: Execut
     const overrides = runOverrides(o);
     const name = requirePlatformName(context.root, o.platform);
     const projectRoot = projectRootOf(context);
-    loadSystemFile(context.root, projectRoot); // a broken system file is reported, never skipped
     const p = await loadPlatform(context.root, name);
-    let ctx: SystemContext | undefined;
-    try {
-      ctx = await openSystem(context.root, projectRoot, name);
-    } catch (err) {
-      // No inventory (the hosts are gone): nothing to stop. Anything else is a real error.
+    // No inventory (the hosts are gone, released by an earlier teardown): nothing to stop.
+    const inventory = await p.platform.inventory(p.cfg, p.ctx).catch((err: unknown) => {
       if (!p.platform.teardown || !isLabrigError(err)) throw err;
       console.log(`${name}: no hosts to stop the system on (${err.message.split('\n')[0]})`);
-    }
+      return undefined;
+    });
+    let ctx: SystemContext | undefined;
+    if (inventory) ctx = openSystemOn(context.root, projectRoot, p, inventory);
+    else loadSystemFile(context.root, projectRoot); // a broken system file is reported, never skipped
     const plan = ctx ? planStop(ctx) : [];
     if (o.dryRun) {
       if (ctx) console.log(formatPlan(ctx, 'teardown', plan));
