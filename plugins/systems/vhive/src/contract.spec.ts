@@ -5,12 +5,13 @@
  * containerd daemons, vHive's scripts in a fixture checkout), as a third party would run it:
  * setup and deploy twice (the second skips), status, stop twice, teardown twice.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { down, up } from '@labrig/testbed';
 import { checkSystemContract } from '@labrig/testkit';
+import { installFixtures } from './testing/install.js';
 
 const workspace = join(import.meta.dirname, '../../../..');
 const ADDRESS_BASE = '127.0.73.0';
@@ -24,16 +25,8 @@ beforeAll(async () => {
   mkdirSync(join(workspace, 'tmp'), { recursive: true });
   root = mkdtempSync(join(workspace, 'tmp', 'vhive-contract-')); // inside the workspace: the plugin resolves from its node_modules
   tb = mkdtempSync(join(tmpdir(), 'labrig-vhive-contract-tb-'));
-  fx = mkdtempSync(join(tmpdir(), 'labrig-vhive-contract-fx-'));
-  state = mkdtempSync(join(tmpdir(), 'labrig-vhive-contract-state-'));
-  for (const d of [tb, fx]) chmodSync(d, 0o755);
-  cpSync(join(import.meta.dirname, 'testing/fixtures'), fx, { recursive: true });
-  for (const d of ['', 'fail', 'cluster', 'kn']) {
-    mkdirSync(join(state, d), { recursive: true });
-    chmodSync(join(state, d), 0o777);
-  }
-  writeFileSync(join(state, 'calls.log'), '');
-  chmodSync(join(state, 'calls.log'), 0o666);
+  chmodSync(tb, 0o755);
+  ({ fx, state } = installFixtures('labrig-vhive-contract'));
   writeFileSync(join(root, 'package.json'), '{ "name": "vhive-contract-ws", "private": true }\n');
   mkdirSync(join(root, 'configs/platforms/tb'), { recursive: true });
   writeFileSync(

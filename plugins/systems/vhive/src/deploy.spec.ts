@@ -5,7 +5,7 @@
  * shared calls.log, so the order of calls across hosts, their arguments and the join token
  * hand-off are read back from it, and the runs' statuses from their journals.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -19,6 +19,7 @@ import functionsDeployExecutor from './executors/functions-deploy/executor.js';
 import invokeExecutor from './executors/invoke/executor.js';
 import setupExecutor from './executors/setup/executor.js';
 import teardownExecutor from './executors/teardown/executor.js';
+import { installFixtures } from './testing/install.js';
 
 const workspace = join(import.meta.dirname, '../../../..');
 const ADDRESS_BASE = '127.0.72.0';
@@ -94,16 +95,8 @@ beforeAll(async () => {
   mkdirSync(join(workspace, 'tmp'), { recursive: true });
   root = mkdtempSync(join(workspace, 'tmp', 'e2e-vhive-'));
   tbDir = mkdtempSync(join(tmpdir(), 'labrig-vhive-tb-'));
-  fx = mkdtempSync(join(tmpdir(), 'labrig-vhive-fx-'));
-  state = mkdtempSync(join(tmpdir(), 'labrig-vhive-state-'));
-  for (const d of [tbDir, fx]) chmodSync(d, 0o755);
-  cpSync(join(import.meta.dirname, 'testing/fixtures'), fx, { recursive: true });
-  for (const d of ['', 'fail', 'cluster', 'kn']) {
-    mkdirSync(join(state, d), { recursive: true });
-    chmodSync(join(state, d), 0o777);
-  }
-  writeFileSync(join(state, 'calls.log'), '');
-  chmodSync(join(state, 'calls.log'), 0o666);
+  chmodSync(tbDir, 0o755);
+  ({ fx, state } = installFixtures('labrig-vhive'));
   mkdirSync(join(root, 'configs/platforms/e2e'), { recursive: true });
   writeFileSync(
     join(root, 'configs/platforms/e2e/platform.toml'),
