@@ -23,3 +23,11 @@ export function quote(argv: readonly string[]): string {
   }
   return argv.map(quoteArg).join(' ');
 }
+
+/**
+ * The argv that runs shell text with `sh -c`. `--` ends sh's options, so a script that starts with
+ * `-` or `+` (a user's `--cmd='-x ...'`) is the script, not options of sh.
+ */
+export function shellArgv(script: string): string[] {
+  return ['sh', '-c', '--', script];
+}

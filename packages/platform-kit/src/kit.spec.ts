@@ -49,17 +49,19 @@ describe('the one platform entry (createNodesV2)', () => {
       const [, create] = createNodesV2;
       const out = await create(['lab', 'unknown', 'none', 'broken'].map((n) => `configs/platforms/${n}/platform.toml`), undefined, { workspaceRoot: root, nxJsonConfiguration: {} } as never);
       const projects = out.map(([, r]) => Object.values(r.projects!)[0]!);
-      // An invalid file still becomes a project (its targets report the error); a file naming no module does not.
-      expect(projects.map((p) => p.name)).toEqual(['lab', 'unknown', 'broken']);
+      // Every file becomes its project, whatever is wrong with it: its targets report the error when run.
+      expect(projects.map((p) => p.name)).toEqual(['lab', 'unknown', 'none', 'broken']);
       const lab = projects[0]!;
       expect(lab.tags).toEqual(['type:platform', 'platform:lab']);
       expect(Object.keys(lab.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown', 'up']);
-      expect(lab.targets!['up']!.options).toEqual({ command: 'labrig-run @x/platform-lab:start lab configs/platforms/lab --config=configs/platforms/lab/platform.toml --name=lab' });
-      expect(lab.targets!['hosts']!.options).toEqual({ command: 'labrig-run @x/platform-lab:own-hosts lab configs/platforms/lab' });
+      expect(lab.targets!['up']!.options).toEqual({ executor: '@x/platform-lab:start', projectRoot: 'configs/platforms/lab', args: ['--config=configs/platforms/lab/platform.toml', '--name=lab'] });
+      expect(lab.targets!['hosts']!.options).toEqual({ executor: '@x/platform-lab:own-hosts', projectRoot: 'configs/platforms/lab', args: [] });
       // A module that is not installed still becomes a project: its targets report the error when run.
       expect(Object.keys(projects[1]!.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown']);
-      expect(projects[1]!.targets!['exec']!.options).toEqual({ command: 'labrig-run @labrig/platform-kit:exec unknown configs/platforms/unknown --platform=unknown' });
-      expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('nx:run-commands');
+      expect(projects[1]!.targets!['exec']!.options).toEqual({ executor: '@labrig/platform-kit:exec', projectRoot: 'configs/platforms/unknown', args: ['--platform=unknown'] });
+      // A file naming no module: the kit's targets, which report the missing field.
+      expect(Object.keys(projects[2]!.targets!).sort()).toEqual(['exec', 'hosts', 'prepare', 'provision', 'teardown']);
+      expect(kitTargets('x', 'configs/platforms/x')['exec']!.executor).toBe('@labrig/runner:run');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -17,7 +17,7 @@ export const KIT = '@labrig/platform-kit';
 /** The targets every platform project gets. */
 export function kitTargets(project: string, projectRoot: string): Record<string, TargetConfiguration> {
   const t = (executor: string, description: string): TargetConfiguration => ({
-    ...runnerTarget(`${KIT}:${executor}`, project, projectRoot, { options: { platform: project } }),
+    ...runnerTarget(`${KIT}:${executor}`, projectRoot, { options: { platform: project } }),
     cache: false,
     metadata: { description, technologies: ['labrig'] },
   });
@@ -57,7 +57,7 @@ export function platformProjectTargets(module: string, meta: PlatformMeta, proje
     Object.entries(meta.targets ?? {}).map(([name, t]): [string, TargetConfiguration] => [
       name,
       {
-        ...runnerTarget(`${module}:${t.executor}`, project, projectRoot, { options: Object.fromEntries(Object.entries(t.options ?? {}).map(([k, v]) => [k, fill(v)])) }),
+        ...runnerTarget(`${module}:${t.executor}`, projectRoot, { options: Object.fromEntries(Object.entries(t.options ?? {}).map(([k, v]) => [k, fill(v)])) }),
         cache: false,
         metadata: { description: t.description ?? name, technologies: ['labrig'] },
       },
@@ -70,12 +70,14 @@ export const createNodesV2: CreateNodesV2 = [
   PLATFORM_FILES,
   async (files: readonly string[], _options: unknown, context: CreateNodesContextV2) =>
     files.flatMap((f) => {
+      // A file that names no module (empty, unreadable, invalid) or a module that is not installed
+      // still becomes its project, with the kit's targets: they report the file's ConfigError, and
+      // no other project is affected.
       const module = platformModuleOf(join(context.workspaceRoot, f));
-      if (!module) return [];
-      const meta = readPlatformMeta(context.workspaceRoot, module) ?? {};
+      const meta = (module && readPlatformMeta(context.workspaceRoot, module)) || {};
       const root = dirname(f);
       const name = basename(root);
       const tags = ['type:platform', ...(meta.tags ?? [])];
-      return [[f, { projects: { [root]: { name, root, projectType: 'application' as const, tags, targets: platformProjectTargets(module, meta, name, root, f) } } }] as const];
+      return [[f, { projects: { [root]: { name, root, projectType: 'application' as const, tags, targets: module ? platformProjectTargets(module, meta, name, root, f) : kitTargets(name, root) } } }] as const];
     }),
 ];

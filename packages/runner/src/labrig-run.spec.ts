@@ -123,10 +123,31 @@ describe('labrig-run', () => {
     expect(a.stderr).toContain('--greeting');
     const b = run('fixture-plugin:bye', 'app', 'targets/app');
     expect(b.status).toBe(2);
-    expect(b.stderr).toContain('no executor "bye" (known: hello)');
+    expect(b.stderr).toContain('no executor "bye"');
+    expect(b.stderr).toContain('hint: Use one of: hello.');
     const c = run('no-such-plugin:hello', 'app', 'targets/app');
     expect(c.status).toBe(2);
     expect(c.stderr).toContain('package no-such-plugin is not installed');
     expect(run().status).toBe(2);
+    for (const r of [a, b, c]) expect(r.stderr).not.toMatch(/^\s+at /m); // no stack traces
+  });
+
+  it('a platform file naming a module that does not resolve breaks only the commands that use it', () => {
+    write(join(ws, 'configs/platforms/typo/platform.toml'), 'platform = "fixture-platfrom"\n');
+    try {
+      // Without --platform every resolvable platform module is bundled; the typo is left out.
+      const all = run('fixture-plugin:hello', 'app', 'targets/app');
+      expect({ status: all.status, stderr: all.stderr }).toEqual({ status: 0, stderr: '' });
+      const fx = run('fixture-plugin:hello', 'app', 'targets/app', '--platform=fx');
+      expect({ status: fx.status, stderr: fx.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(fx.stdout)).toMatchObject({ platform: 'fx', sameCore: true });
+      // The platform with the typo: one ConfigError naming the file and the field, no bundler trace.
+      const typo = run('fixture-plugin:hello', 'app', 'targets/app', '--platform=typo');
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toContain('✖ configs/platforms/typo/platform.toml: platform: "fixture-platfrom" is not an installed platform plugin');
+      expect(typo.stderr).not.toMatch(/Could not resolve|^\s+at /m);
+    } finally {
+      rmSync(join(ws, 'configs/platforms/typo'), { recursive: true, force: true });
+    }
   });
 });

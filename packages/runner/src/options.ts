@@ -72,7 +72,11 @@ export function parseOptions(argv: readonly string[], schema: OptionsSchema): Re
       }
     }
     const p = props[name];
-    if (!p) throw new OptionError(kebab(name), value ?? true, `one of the known options: ${known()}`);
+    if (!p) {
+      if (schema['additionalProperties'] !== true) throw new OptionError(kebab(name), value ?? true, `one of the known options: ${known()}`);
+      out[name] = value ?? (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') ? argv[++i] : true); // kept as typed
+      continue;
+    }
     if (value === undefined) {
       if (p.type === 'boolean') value = true;
       else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i];

@@ -1,10 +1,14 @@
 /**
- * An inferred target that runs a labrig executor through `labrig-run` (as `nx:run-commands`),
+ * An inferred target that runs a labrig executor through the Nx executor `@labrig/runner:run`,
  * for createNodesV2. Pure: builds configuration, spawns nothing.
+ *
+ * Options are data, never shell text: fixed and configuration options are `--name=value` strings
+ * in arrays, and what the user types reaches the executor byte for byte (see
+ * src/executors/run/executor.cjs).
  */
 import type { TargetConfiguration } from '@nx/devkit';
 
-const shellWord = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export const RUN_EXECUTOR = '@labrig/runner:run';
 
 export interface RunnerTargetOptions {
   /** Options fixed by the target (`{ task: 'load' }`), passed as --name=value. */
@@ -14,21 +18,20 @@ export interface RunnerTargetOptions {
   defaultConfiguration?: string;
 }
 
-function asArgs(o: Record<string, string | number | boolean>): string {
-  return Object.entries(o)
-    .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${shellWord(String(v))}`)
-    .join(' ');
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** `{ dryRun: true, task: 'load' }` -> `['--dry-run=true', '--task=load']`. */
+export function optionArgs(o: Record<string, string | number | boolean>): string[] {
+  return Object.entries(o).map(([k, v]) => `--${kebab(k)}=${String(v)}`);
 }
 
-/** `labrig-run <executor> <project> <projectRoot> [fixed options]`, configurations as extra args. */
-export function runnerTarget(executor: string, project: string, projectRoot: string, t: RunnerTargetOptions = {}): TargetConfiguration {
-  const fixed = t.options ? asArgs(t.options) : '';
-  const command = ['labrig-run', shellWord(executor), shellWord(project), shellWord(projectRoot), fixed].filter(Boolean).join(' ');
+/** The target running `<package>:<executor>` for a project; configurations add their options. */
+export function runnerTarget(executor: string, projectRoot: string, t: RunnerTargetOptions = {}): TargetConfiguration {
   return {
-    executor: 'nx:run-commands',
-    options: { command },
+    executor: RUN_EXECUTOR,
+    options: { executor, projectRoot, args: optionArgs(t.options ?? {}) },
     ...(t.configurations
-      ? { configurations: Object.fromEntries(Object.entries(t.configurations).map(([name, o]) => [name, { args: asArgs(o) }])) }
+      ? { configurations: Object.fromEntries(Object.entries(t.configurations).map(([name, o]) => [name, { args: optionArgs(o) }])) }
       : {}),
     ...(t.defaultConfiguration ? { defaultConfiguration: t.defaultConfiguration } : {}),
   };

@@ -1,5 +1,6 @@
 /** SshRemote: the core `Remote` over a pooled SSH connection (reopened by the pool if it dropped). */
 import type { ExecOptions, ExecResult, Host, Remote, RunningCommand, TransferOptions, TransferResult } from '@labrig/core';
+import { shellArgv } from '@labrig/core';
 import type { Connection } from './connection.js';
 import { startCommand } from './exec.js';
 import type { CommandExtras, CommandTarget } from './exec.js';
@@ -34,7 +35,7 @@ export class SshRemote implements Remote {
   }
 
   shell(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.exec(['sh', '-c', script], opts);
+    return this.exec(shellArgv(script), opts);
   }
 
   /** exec with the internal streaming extras (used by transfers). */

@@ -50,23 +50,29 @@ async function projects() {
 describe('the one system entry', () => {
   it('makes the targets a system plugin declares, per-platform configurations, and one target per task', async () => {
     const p = await projects();
-    expect(Object.keys(p).sort()).toEqual(['broken', 'kv']); // a module without labrig.system is no system
+    expect(Object.keys(p).sort()).toEqual(['broken', 'kv', 'other']);
     const t = p['kv']!.targets!;
     expect(p['kv']!.tags).toEqual(['type:system', 'system:kv']);
     expect(Object.keys(t).sort()).toEqual(['build', 'deploy', 'load', 'noop', 'report']);
     expect(t['build']).toMatchObject({ executor: '@x/system-kv:build', cache: true, inputs: ['{projectRoot}/src/*.c', '{projectRoot}/system.toml'], outputs: ['{workspaceRoot}/dist/{projectRoot}'] });
     expect(t['deploy']).toMatchObject({
-      executor: 'nx:run-commands',
-      options: { command: 'labrig-run @x/system-kv:deploy kv targets/kv' },
-      configurations: { cloud: { args: '--platform=cloud' }, lab: { args: '--platform=lab' } },
+      executor: '@labrig/runner:run',
+      options: { executor: '@x/system-kv:deploy', projectRoot: 'targets/kv', args: [] },
+      configurations: { cloud: { args: ['--platform=cloud'] }, lab: { args: ['--platform=lab'] } },
       dependsOn: ['build'],
     });
     expect(t['deploy']!.defaultConfiguration).toBeUndefined(); // no `local` platform here
     expect(t['report']!.configurations).toBeUndefined();
-    expect(t['load']!.options).toEqual({ command: 'labrig-run @x/system-kv:task kv targets/kv --task=load' });
+    expect(t['load']!.options).toEqual({ executor: '@x/system-kv:task', projectRoot: 'targets/kv', args: ['--task=load'] });
     expect(t['noop']!.executor).toBe('nx:noop');
     // An invalid system file still becomes a project (its targets report the TOML error).
     expect(Object.keys(p['broken']!.targets!)).toContain('deploy');
+    // So does one whose module is no system plugin: every target reports why, on any platform.
+    expect(p['other']!.targets!['deploy']).toMatchObject({
+      executor: '@labrig/runner:run',
+      options: { executor: '@labrig/system-kit:invalid-system', projectRoot: 'targets/other', args: ['--file=targets/other/system.toml'] },
+      configurations: { cloud: { args: ['--platform=cloud'] }, lab: { args: ['--platform=lab'] } },
+    });
   });
 
   it('adds edges from each system to its plugin and every configured platform plugin', async () => {

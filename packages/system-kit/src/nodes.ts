@@ -90,7 +90,7 @@ export function systemTargets(module: string, meta: SystemMeta, project: string,
       };
     }
     return {
-      ...runnerTarget(`${module}:${t.executor ?? name}`, project, projectRoot, {
+      ...runnerTarget(`${module}:${t.executor ?? name}`, projectRoot, {
         options,
         ...(t.platform ? { configurations, ...(defaultConfiguration ? { defaultConfiguration } : {}) } : {}),
       }),
@@ -110,6 +110,24 @@ export function systemTargets(module: string, meta: SystemMeta, project: string,
   return targets;
 }
 
+/** Targets a user may run on a system project, for a system file that has no plugin. */
+export const INVALID_SYSTEM_TARGETS = ['build', 'push', 'setup', 'deploy', 'stop', 'status', 'exec', 'logs', 'teardown', 'experiment', 'experiment-status', 'collect', 'results'];
+
+/** Each reports why `file` gives its project no system plugin (system-kit's invalid-system executor). */
+export function invalidSystemTargets(projectRoot: string, file: string, platforms: string[]): Record<string, TargetConfiguration> {
+  const configurations = Object.fromEntries(platforms.map((p) => [p, { platform: p }]));
+  return Object.fromEntries(
+    INVALID_SYSTEM_TARGETS.map((t) => [
+      t,
+      {
+        ...runnerTarget('@labrig/system-kit:invalid-system', projectRoot, { options: { file }, configurations }),
+        cache: false,
+        metadata: { description: `Reports the error in ${file}.`, technologies: ['labrig'] },
+      },
+    ]),
+  );
+}
+
 export const createNodesV2: CreateNodesV2 = [
   SYSTEM_FILES,
   async (files: readonly string[], _options: unknown, context: CreateNodesContextV2) => {
@@ -117,13 +135,16 @@ export const createNodesV2: CreateNodesV2 = [
     const metas = new Map<string, SystemMeta | undefined>();
     return files.flatMap((f) => {
       const doc = peekSystemFile(join(context.workspaceRoot, f));
-      if (!doc || typeof doc.system !== 'string') return [];
-      const module = doc.system;
-      if (!metas.has(module)) metas.set(module, readSystemMeta(context.workspaceRoot, module));
-      const meta = metas.get(module);
-      if (!meta) return [];
+      const module = typeof doc?.system === 'string' ? doc.system : undefined;
+      if (module !== undefined && !metas.has(module)) metas.set(module, readSystemMeta(context.workspaceRoot, module));
+      const meta = module === undefined ? undefined : metas.get(module);
       const root = dirname(f);
       const name = basename(root);
+      if (!meta || module === undefined) {
+        // No installed system plugin for this file: the project still exists, and each of its
+        // targets reports the file's error. Nothing else in the workspace is affected.
+        return [[f, { projects: { [root]: { name, root, projectType: 'application' as const, tags: ['type:system'], targets: invalidSystemTargets(root, f, platforms) } } }] as const];
+      }
       return [
         [
           f,
@@ -134,7 +155,7 @@ export const createNodesV2: CreateNodesV2 = [
                 root,
                 projectType: 'application' as const,
                 tags: ['type:system', ...(meta.tags ?? [])],
-                targets: systemTargets(module, meta, name, root, platforms, doc),
+                targets: systemTargets(module, meta, name, root, platforms, doc ?? {}),
               },
             },
           },

@@ -51,12 +51,31 @@ export function compileSchema(schema: object): ValidateFunction {
   return v;
 }
 
-/** Read a config file's text; a missing or unreadable file is a ConfigError. */
+/** Config files larger than this are refused (a config is a page of TOML, not data). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** The file's bytes as text, or a ConfigError when they are not a config file's (binary, huge). */
+function checkText(bytes: Buffer, display: string): string {
+  const restore = `A config file is UTF-8 TOML text: restore ${display} from version control or start again from an example under configs/.`;
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new ConfigError(display, '', `is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB; a config file larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB is refused`, { hint: restore });
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new ConfigError(display, '', `is not a text file (a NUL byte at offset ${nul})`, { hint: restore });
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(display, '', 'is not UTF-8 text (binary data or another encoding)', { hint: restore });
+  }
+}
+
+/** Read a config file's text; a missing, unreadable, binary or huge file is a ConfigError. */
 export function readConfigText(file: string, opts: LoadConfigOptions = {}): string {
   const display = opts.displayPath ?? toDisplayPath(file);
   try {
-    return readFileSync(file, 'utf8');
+    return checkText(readFileSync(file), display);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new ConfigError(display, '', 'file not found', {

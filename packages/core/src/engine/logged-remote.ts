@@ -3,6 +3,7 @@
  * into the host's step log, under a `$ command line` header and above an exit footer.
  */
 import { formatCommandLine } from '../command-line.js';
+import { shellArgv } from '../quote.js';
 import { formatMs, isLabrigError } from '../errors.js';
 import type {
   ExecOptions,
@@ -102,7 +103,7 @@ export function wrapRemote(remote: Remote, log: StepLog, signal?: AbortSignal): 
       };
     },
     shell(script, opts = {}) {
-      const cl = log.command(header(['sh', '-c', script], opts));
+      const cl = log.command(header(shellArgv(script), opts));
       return settle(remote.shell(script, teeOptions(opts, cl, signal)), cl, opts.secretOutput);
     },
     putFile: (l: string, r: string, o?: TransferOptions) =>

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { formatCommandLine } from '../command-line.js';
-import { quoteArg } from '../quote.js';
+import { quoteArg, shellArgv } from '../quote.js';
 import { Unsupported } from '../errors.js';
 import type {
   ExecOptions,
@@ -96,7 +96,7 @@ export class LocalRemote implements Remote {
   }
 
   shell(script: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.exec(['sh', '-c', script], opts);
+    return this.exec(shellArgv(script), opts);
   }
 
   async putFile(localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<TransferResult> {

@@ -47,3 +47,40 @@ export function readLabrigSection(root: string, module: string): Record<string, 
     return undefined;
   }
 }
+
+/**
+ * The installed labrig plugins of a kind: packages under the workspace's node_modules whose
+ * package.json has `"labrig": { "<kind>": ... }` (sorted). For error messages; reads only
+ * package.json files, one folder level (and one under each @scope) deep.
+ */
+export function installedPlugins(root: string, kind: 'platform' | 'system'): string[] {
+  const dir = join(root, 'node_modules');
+  const found: string[] = [];
+  const consider = (name: string, pkgDir: string) => {
+    try {
+      const labrig = (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { labrig?: Record<string, unknown> }).labrig;
+      if (labrig && labrig[kind] !== undefined) found.push(name);
+    } catch {
+      /* not a package */
+    }
+  };
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    if (e.startsWith('.')) continue;
+    if (e.startsWith('@')) {
+      let scoped: string[] = [];
+      try {
+        scoped = readdirSync(join(dir, e));
+      } catch {
+        /* unreadable scope */
+      }
+      for (const s of scoped) consider(`${e}/${s}`, join(dir, e, s));
+    } else consider(e, join(dir, e));
+  }
+  return found.sort();
+}

@@ -11,8 +11,9 @@ import type { Platform, PlatformContext } from '../contracts.js';
 import { parseToml, readConfigText, validateConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 
-export { PLATFORMS_DIR, PLATFORM_FILE, platformFileOf, listPlatforms, platformModuleOf } from './list.js';
-import { listPlatforms, platformFileOf } from './list.js';
+export { PLATFORMS_DIR, PLATFORM_FILE, platformFileOf, listPlatforms, platformModuleOf, installedPlugins } from './list.js';
+import { installedPlugins, listPlatforms, platformFileOf } from './list.js';
+import { didYouMean } from '../config/explain.js';
 
 export interface PlatformInstance<Cfg = unknown> {
   /** Folder name: the Nx configuration name (`--configuration=local`). */
@@ -45,7 +46,13 @@ export async function loadPlatform<Cfg = unknown>(
         : `Create ${file} (see configs/platforms/local/platform.toml for an example).`,
     });
   }
-  const data = parseToml(readConfigText(join(root, file), { displayPath: file }), file);
+  const text = readConfigText(join(root, file), { displayPath: file });
+  if (text.trim() === '') {
+    throw new ConfigError(file, 'platform', 'the file is empty', {
+      hint: `Name the platform plugin in ${file}, e.g. platform = "@labrig/platform-local" (configs/platforms/local/platform.toml is a complete example).`,
+    });
+  }
+  const data = parseToml(text, file);
   const module = data['platform'];
   if (typeof module !== 'string' || module === '') {
     throw new ConfigError(file, 'platform', 'missing required field `platform` (the plugin module, e.g. "@labrig/platform-local")');
@@ -54,10 +61,7 @@ export async function loadPlatform<Cfg = unknown>(
   try {
     mod = (await (opts.importModule ?? importModule)(root, module)) as typeof mod;
   } catch (cause) {
-    throw new ConfigError(file, 'platform', `cannot load the platform module "${module}": ${(cause as Error).message}`, {
-      hint: `Install it (npm install ${module}) or fix the name.`,
-      cause,
-    });
+    throw moduleError(root, file, 'platform', module, cause);
   }
   const platform = mod.default ?? mod.platform;
   if (!isPlatform(platform)) {
@@ -65,6 +69,26 @@ export async function loadPlatform<Cfg = unknown>(
   }
   const cfg = validateConfig<Cfg>(data, file, platform.configSchema);
   return { name, file, module, platform: platform as Platform<Cfg>, cfg, ctx: { root, stateDir: join(root, '.labrig', 'state', name) } };
+}
+
+/**
+ * The ConfigError for a plugin module that cannot be loaded: not installed (named with the
+ * installed plugins of its kind and a did-you-mean), or installed but failing to load.
+ */
+export function moduleError(root: string, file: string, kind: 'platform' | 'system', module: string, cause: unknown): ConfigError {
+  const installed = installedPlugins(root, kind);
+  const notFound = (cause as { code?: string } | undefined)?.code === 'ERR_MODULE_NOT_FOUND' || (cause as { code?: string } | undefined)?.code === 'MODULE_NOT_FOUND';
+  if (notFound && !installed.includes(module)) {
+    const guess = didYouMean(module, installed);
+    return new ConfigError(file, kind, `"${module}" is not an installed ${kind} plugin${guess ? `; did you mean "${guess}"?` : ''}`, {
+      hint: `Set \`${kind} = "${guess ?? installed[0] ?? `<a ${kind} plugin>`}"\` in ${file}${installed.length ? ` (installed ${kind} plugins: ${installed.join(', ')})` : ''}, or install the plugin (npm install ${module}).`,
+      cause,
+    });
+  }
+  return new ConfigError(file, kind, `the ${kind} plugin "${module}" failed to load: ${(cause as Error)?.message ?? String(cause)}`, {
+    hint: `Check that ${module} is built and installed (npm install), or fix \`${kind}\` in ${file}.`,
+    cause,
+  });
 }
 
 /** How plugin modules are loaded; hosts such as Nx executors pass their own (TypeScript) loader. */

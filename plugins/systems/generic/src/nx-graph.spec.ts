@@ -122,17 +122,17 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     // experiment builds first; its platform comes from the plan, not from a configuration.
     expect(t['experiment']?.dependsOn).toEqual(['build']);
     expect(t['experiment']?.configurations ?? {}).toEqual({});
-    // Platform targets run their executor through labrig-run (no Nx task fork); build stays an executor.
-    expect(t['load']?.executor).toBe('nx:run-commands');
-    expect(t['load']?.options).toEqual({ command: 'labrig-run @labrig/system-generic:task demo targets/demo --task=load' });
-    expect(t['deploy']?.options).toEqual({ command: 'labrig-run @labrig/system-generic:deploy demo targets/demo' });
+    // Platform targets run their executor through the runner's executor (a cached bundle, options as data); build stays an executor.
+    expect(t['load']?.executor).toBe('@labrig/runner:run');
+    expect(t['load']?.options).toEqual({ executor: '@labrig/system-generic:task', projectRoot: 'targets/demo', args: ['--task=load'] });
+    expect(t['deploy']?.options).toEqual({ executor: '@labrig/system-generic:deploy', projectRoot: 'targets/demo', args: [] });
     expect(t['build']?.executor).toBe('@labrig/system-generic:build');
     const dependsOn = (name: string) => (t[name]?.dependsOn ?? []).map((d) => (typeof d === 'string' ? d : d.target));
     expect(dependsOn('deploy')).toEqual(expect.arrayContaining(['build', 'push', 'setup']));
     expect(dependsOn('push')).toEqual(['build']);
     expect(t['setup']?.dependsOn).toBeUndefined();
     for (const name of ['deploy', 'push', 'setup']) {
-      expect(t[name]?.configurations).toEqual({ local: { args: '--platform=local' } });
+      expect(t[name]?.configurations).toEqual({ local: { args: ['--platform=local'] } });
       expect(t[name]?.defaultConfiguration).toBe('local');
     }
     expect(t['build']?.cache).toBe(true);
