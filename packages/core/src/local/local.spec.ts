@@ -60,6 +60,14 @@ describe('LocalRemote', () => {
     }
   });
 
+  it('shell() runs a script that starts with - or + as the script, not as options of sh', async () => {
+    const remote = await new LocalConnector().connect(host);
+    for (const lead of ['--cmd=x', '-x', '+x', '-']) {
+      const r = await remote.shell(`${lead} 2>/dev/null; echo ran`, { allowFailure: true });
+      expect({ lead, stdout: r.stdout, exitCode: r.exitCode }).toEqual({ lead, stdout: 'ran\n', exitCode: 0 });
+    }
+  });
+
   it('runs with cwd, env and stdin; non-zero exit is CommandFailed', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'labrig-local-'));
     mkdirSync(path.join(home, 'sub dir'));
