@@ -16,7 +16,7 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { HeadObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { digestFile } from '@labrig/core';
+import { addSecrets, digestFile } from '@labrig/core';
 import { BucketMissing, DigestMismatch, StoreAccessDenied, StoreError, StoreUnreachable } from './errors.js';
 
 /** Files larger than this go up in parts of this size. */
@@ -99,6 +99,9 @@ export class S3Store {
     };
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = { ...opts.credentials };
+    // The secret parts of the credentials (given, or the standard chain's from the environment):
+    // nothing the process prints shows them.
+    addSecrets(opts.credentials ? [opts.credentials.secretAccessKey, opts.credentials.sessionToken] : [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN]);
     this.config = config;
   }
 

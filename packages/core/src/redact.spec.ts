@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor } from './redact.js';
+import { createGrowingRedactor, createRedactor } from './redact.js';
 
 describe('createRedactor', () => {
   it('replaces every secret, longest first', () => {
@@ -41,8 +41,54 @@ describe('createRedactor', () => {
 
   it('emits text as soon as it cannot be part of a secret', () => {
     const s = createRedactor(['abcdef']).stream();
-    expect(s.write('hello world abc')).toBe('hello worl'); // holds back 5 chars
-    expect(s.write('def!')).toBe('d ***');
-    expect(s.end()).toBe('!');
+    expect(s.write('hello world abc')).toBe('hello world '); // holds back only what may start the secret
+    expect(s.holding).toBe(true);
+    expect(s.write('def!')).toBe('***!');
+    expect(s.holding).toBe(false);
+    expect(s.write('line ends here\n')).toBe('line ends here\n');
+    expect(s.end()).toBe('');
+  });
+
+  it('holds back the longest possible start of any secret, even across several chunks', () => {
+    const s = createRedactor(['aab', 'abc']).stream();
+    expect(s.write('xa')).toBe('x');
+    expect(s.write('a')).toBe(''); // "aa": start of aab
+    expect(s.write('c')).toBe('aac'); // neither
+    expect(s.write('aa')).toBe('');
+    expect(s.write('bc')).toBe('***c'); // aab wins at its position
+    expect(s.end()).toBe('');
+  });
+
+  it('flush() lets held text go and masks the rest of the secret when it comes', () => {
+    const s = createRedactor(['s3cr3t-T0KEN']).stream();
+    expect(s.write('x s3cr')).toBe('x ');
+    expect(s.flush()).toBe('s3cr');
+    expect(s.holding).toBe(false);
+    expect(s.write('3t-T0KEN y')).toBe('*** y'); // never the whole secret in one piece
+    expect(s.write(' s3cr')).toBe(' ');
+    expect(s.flush()).toBe('s3cr');
+    expect(s.write('ibble')).toBe('ibble'); // not the secret after all: nothing lost
+    expect(s.end()).toBe('');
+  });
+
+  it('a full secret inside held text is never flushed in clear', () => {
+    const s = createRedactor(['abcdef', 'cd']).stream();
+    expect(s.write('1abcd')).toBe('1');
+    expect(s.flush()).toBe('ab***');
+    expect(s.write('ef2')).toBe('***2');
+  });
+});
+
+describe('createGrowingRedactor', () => {
+  it('a live stream picks up secrets added while it is open; a plain stream keeps its own', () => {
+    const g = createGrowingRedactor(['zzzzzzzz']);
+    const fixed = g.stream();
+    const live = g.liveStream();
+    const a = fixed.write('tok=');
+    const b = live.write('tok=');
+    g.add('hunter2');
+    expect(a + fixed.write('hunt') + fixed.write('er2 ') + fixed.end()).toBe('tok=hunter2 ');
+    expect(b + live.write('hunt') + live.write('er2 ') + live.end()).toBe('tok=*** ');
+    expect(g.secrets).toEqual(['zzzzzzzz', 'hunter2']);
   });
 });

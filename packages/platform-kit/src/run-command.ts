@@ -1,6 +1,6 @@
 /** One shell command on a platform's hosts through the step engine (the `exec` target). */
 import type { ExecResult, Host, PlatformInstance, RunResult } from '@labrig/core';
-import { CommandFailed, OptionError, createRenderer, formatSummary, parseDuration, parseFailurePolicy, runSteps } from '@labrig/core';
+import { CommandFailed, OptionError, createRenderer, formatSummary, parseDuration, parseFailurePolicy, redactSecrets, runSteps, stringifyRedacted } from '@labrig/core';
 import { filterHosts } from './common.js';
 
 export interface RunCommandOptions {
@@ -76,13 +76,16 @@ export function formatOutputs(outputs: Map<string, ExecResult>): string {
   return lines.join('\n');
 }
 
-/** After a command ran: each host's output, then the summary table (or one JSON line of outputs). */
+/**
+ * After a command ran: each host's output, then the summary table (or one JSON line of outputs).
+ * Secrets are redacted before serialisation (a secret holding `"` or `\` is escaped in JSON).
+ */
 export function printCommandResult(r: RunCommandResult, mode: 'auto' | 'tty' | 'plain' | 'json' = 'auto'): void {
   if (mode === 'json') {
-    console.log(JSON.stringify({ type: 'outputs', outputs: Object.fromEntries(r.outputs) }));
+    console.log(stringifyRedacted({ type: 'outputs', outputs: Object.fromEntries(r.outputs) }));
     return;
   }
-  const text = formatOutputs(r.outputs);
+  const text = redactSecrets(formatOutputs(r.outputs));
   if (text) console.log(`\n${text}`);
   console.log(`\n${formatSummary(r.run, { color: process.stdout.isTTY === true })}`);
 }

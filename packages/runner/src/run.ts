@@ -2,9 +2,13 @@
  * The runner's side inside the bundle: parse the command-line options against the executor's
  * schema (as Nx would), build the executor context, register the bundled platform modules with
  * core's module loader, run the executor, turn its result into an exit status.
+ *
+ * First of all it installs core's output redaction (once per process): everything the executor,
+ * the platform modules and Nx print from here on goes through the process-wide secret registry,
+ * the same list the step logs and the journal are redacted with (docs/architecture.md, Secrets).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { registerModules, reportError } from '@labrig/core';
+import { flushOutput, installOutputRedaction, registerModules, reportError } from '@labrig/core';
 import { parseOptions, type OptionsSchema } from './options.js';
 
 export type Executor = (options: Record<string, unknown>, context: ExecutorContext) => Promise<{ success: boolean }>;
@@ -38,6 +42,15 @@ export function executorContext(a: { root: string; project: string; projectRoot:
 
 /** Run one executor; resolves to the process exit status (0 success, 1 failure, 2 bad options). */
 export async function runExecutor(a: RunExecutorArgs): Promise<number> {
+  installOutputRedaction();
+  try {
+    return await runRedacted(a);
+  } finally {
+    flushOutput(); // nothing held back is left when the caller exits (process.exit, or Nx ending the task)
+  }
+}
+
+async function runRedacted(a: RunExecutorArgs): Promise<number> {
   let options: Record<string, unknown>;
   try {
     options = parseOptions(a.argv, a.schema);

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { Host, RunResult } from '@labrig/core';
-import { ConfigError, OptionError, listPlatforms, loadConfigFile, loadPlatform, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { ConfigError, OptionError, addSecrets, listPlatforms, loadConfigFile, loadPlatform, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
 import { formatPlan, printHostOutputs, runPlanned, type PlanContext, type RunOverrides } from './steps/interpret.js';
 import type { PlannedStep } from './steps/plan.js';
 
@@ -121,6 +121,7 @@ export function planExecutor<Cfg, O extends CommonOptions>(
       const platform = requirePlatformName(context.root, o.platform);
       const sys = await openCodeSystem(def, context.root, projectRootOf(context), platform);
       const planned = await plan(sys, o);
+      addSecrets(sys.secrets); // what the plan learnt (a token): hidden from everything printed after
       if (o.dryRun) {
         console.log(formatPlan(sys, target, planned));
         return { success: true };

@@ -205,6 +205,16 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return bestD <= limit ? best : undefined;
 }
 
+/**
+ * Names for a message, kept readable when there are many: at most `max` (default 8) listed,
+ * then `and N more`; `(none)` for an empty list.
+ */
+export function listNames(names: readonly string[], max = 8): string {
+  if (names.length === 0) return '(none)';
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
 function fmtList(values: unknown[]): string {
   return values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ');
 }
@@ -255,6 +265,12 @@ export function explainError(choice: Choice, data: unknown): { field: string; pr
     case 'const':
       return { field, problem: `expected ${fmtList([p['allowedValue']])}, got ${describeValue(e.data)}` };
     case 'pattern': {
+      const pattern = String(p['pattern']);
+      // Duration fields (`^[0-9]+(ms|s|m|h)$`, its above-zero and compound forms) are explained as durations.
+      if (pattern.includes('(ms|s|m|h)')) {
+        const aboveZero = !new RegExp(pattern).test('0s');
+        return { field, problem: `expected a duration${aboveZero ? ' above zero' : ''} (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h), got ${describeValue(e.data)}` };
+      }
       const desc = typeof parent['description'] === 'string' ? ` (${parent['description']})` : '';
       return {
         field,
@@ -291,11 +307,14 @@ export function explainError(choice: Choice, data: unknown): { field: string; pr
       const word = e.keyword === 'minProperties' ? 'at least' : 'at most';
       return { field, problem: `expected a table with ${word} ${String(p['limit'])} keys` };
     }
-    case 'uniqueItems':
+    case 'uniqueItems': {
+      // ajv reports the pair in either order (it depends on the item type): name the later one.
+      const [first, later] = [Number(p['i']), Number(p['j'])].sort((a, b) => a - b);
       return {
-        field: `${field}[${String(p['i'])}]`,
-        problem: `duplicate of ${field}[${String(p['j'])}]; items must be unique`,
+        field: `${field}[${String(later)}]`,
+        problem: `duplicate of ${field}[${String(first)}]; items must be unique`,
       };
+    }
     case 'propertyNames':
       return {
         field: toTomlPath(data, e.instancePath, String(p['propertyName'])),

@@ -28,7 +28,7 @@ import { Journal } from '../journal/journal.js';
 import { createRunDir, markLatest } from '../journal/run-dir.js';
 import { LOCAL_HOST, LocalConnector } from '../local/connector.js';
 import { formatFailurePolicy, normalizeFailurePolicy, type FailurePolicy, type OutputMode } from '../options.js';
-import { createGrowingRedactor } from '../redact.js';
+import { addSecrets, secretRedactor } from '../secrets.js';
 import { createRenderer } from '../render/create.js';
 import type { Renderer } from '../render/renderer.js';
 import { startAttempt, type AttemptOutcome } from './attempt.js';
@@ -53,7 +53,7 @@ export interface RunOptions {
   backoff?: Partial<BackoffOptions>;
   /** Default `auto`. */
   output?: OutputMode | Renderer;
-  /** Values to redact from logs, journal and output. */
+  /** Values to redact from logs, journal and output (added to the process-wide registry, ../secrets.ts). */
   secrets?: string[];
   /** Abort the run (Ctrl-C). */
   signal?: AbortSignal;
@@ -157,7 +157,10 @@ function nowIso(): string {
 
 export async function runSteps(steps: Step[], options: RunOptions): Promise<RunResult> {
   const opts = normalizeRunOptions(steps, options);
-  const redactor = createGrowingRedactor(opts.secrets);
+  // One list for the journal, the logs, the renderer and everything the process prints: the
+  // process-wide registry (a secret captured on one host is hidden from all output after).
+  addSecrets(opts.secrets);
+  const redactor = secretRedactor();
   const { id, dir } = await createRunDir(opts.root, options.runId);
   await markLatest(opts.root, id);
   const journal = await Journal.open(dir);

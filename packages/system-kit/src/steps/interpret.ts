@@ -1,6 +1,6 @@
 /** Plans → engine steps (and → text for --dry-run). */
 import type { Host, Launcher, PlatformInstance, Remote, RunResult, Step, StepContext } from '@labrig/core';
-import { BackgroundLauncher, CommandFailed, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, runSteps, waitReady } from '@labrig/core';
+import { BackgroundLauncher, CommandFailed, addSecrets, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, redactSecrets, runSteps, waitReady } from '@labrig/core';
 import type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from './plan.js';
 import { fetchArtifact } from './store.js';
 
@@ -12,7 +12,10 @@ export interface PlanContext {
   name: string;
   platform: PlatformInstance;
   inventory: Host[];
-  /** Secret values (redacted from logs, journal, output). */
+  /**
+   * Secret values (redacted from logs, journal, output). Push onto it or call core's `addSecret`:
+   * runPlanned and formatPlan register what is here in the process-wide registry.
+   */
   secrets: string[];
 }
 
@@ -198,6 +201,7 @@ export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title
   const defaults = platform.runDefaults?.(cfg) ?? {};
   const connector = platform.createConnector(cfg, pctx);
   const hosts = ctx.inventory.filter((h) => planned.some((p) => p.hosts.some((x) => x.name === h.name)));
+  addSecrets(ctx.secrets);
   try {
     return await runSteps(toEngineSteps(ctx, planned), {
       root: ctx.root,
@@ -215,11 +219,11 @@ export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title
   }
 }
 
-/** Print what each host's commands wrote to stdout, `[label] line` (label: the host by default). */
+/** Print what each host's commands wrote to stdout, `[label] line` (label: the host by default), secrets redacted. */
 export function printHostOutputs(run: RunResult, label: (host: string, step: string) => string = (h) => h): void {
   for (const r of run.results) {
     const out = r.output as ActionsOutput | undefined;
-    if (out?.stdout) for (const l of out.stdout.trimEnd().split('\n')) console.log(`[${label(r.host, r.step)}] ${l}`);
+    if (out?.stdout) for (const l of redactSecrets(out.stdout).trimEnd().split('\n')) console.log(`[${label(r.host, r.step)}] ${l}`);
   }
 }
 
@@ -255,6 +259,7 @@ function describeSkip(w: SkipWhen): string {
 
 /** The exact plan, host by host, without touching a host. */
 export function formatPlan(ctx: PlanContext, target: string, planned: PlannedStep[]): string {
+  addSecrets(ctx.secrets);
   const lines = [`${target} plan for ${ctx.name} on ${ctx.platform.name} (dry run: nothing is done)`];
   for (const p of planned) {
     lines.push(`== ${p.name}: ${p.title}`);
@@ -264,5 +269,5 @@ export function formatPlan(ctx: PlanContext, target: string, planned: PlannedSte
       for (const a of p.actions(h, placeholderOutputs)) lines.push(`    ${describeAction(a)}`);
     }
   }
-  return lines.join('\n');
+  return redactSecrets(lines.join('\n'));
 }

@@ -6,6 +6,7 @@
  */
 import type { EC2Client, EC2ClientConfig, Instance, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { PlatformContext } from '@labrig/core';
+import { addSecrets } from '@labrig/core';
 import { toAwsError, type CallSite } from './aws-errors.js';
 import { configFileOf, type AwsPlatformConfig } from './config.js';
 import { indexOfName } from './naming.js';
@@ -96,6 +97,8 @@ export async function openEc2(o: OpenEc2Options): Promise<Ec2Api> {
     ...(o.profile ? { profile: o.profile } : {}),
     ...(o.endpoint ? { endpoint: o.endpoint } : {}),
   };
+  // The standard chain's secrets from the environment: nothing the process prints shows them.
+  addSecrets([process.env['AWS_SECRET_ACCESS_KEY'], process.env['AWS_SESSION_TOKEN']]);
   const client: EC2Client = new sdk.EC2Client(config);
   const site = (operation: string): CallSite => ({ operation, file: o.file, region: o.region, ...(o.profile ? { profile: o.profile } : {}) });
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {

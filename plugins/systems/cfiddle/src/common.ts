@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Host } from '@labrig/core';
-import { ConfigError } from '@labrig/core';
+import { ConfigError, addSecret } from '@labrig/core';
 import type { Action, CodeSystemContext, SkipWhen } from '@labrig/system-kit';
 import { modeOf, type CfiddleConfig } from './config.js';
 
@@ -64,7 +64,8 @@ export async function imageRepo(sys: Sys): Promise<string> {
 
 /**
  * The Jupyter token: from the environment variable the system file names, else made once and kept
- * in the workspace. Pushed on sys.secrets: no log, journal or output of the run shows it.
+ * in the workspace. Pushed on sys.secrets and registered (core's addSecret): no log, journal or
+ * output of the process shows it.
  */
 export function jupyterToken(sys: Sys, dryRun: boolean | undefined): string {
   const fromEnv = process.env[sys.config.jupyter.tokenEnv];
@@ -82,6 +83,7 @@ export function jupyterToken(sys: Sys, dryRun: boolean | undefined): string {
     }
   }
   if (!sys.secrets.includes(token)) sys.secrets.push(token);
+  addSecret(token);
   return token;
 }
 

@@ -3,7 +3,7 @@
  * `--dry-run` prints a plan; otherwise interpret.ts turns it into engine steps.
  */
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
-import { copyTargets, parseDuration } from '@labrig/core';
+import { addSecret, copyTargets, parseDuration } from '@labrig/core';
 import type { Action, PlannedStep } from '@labrig/system-kit';
 import { sha256 } from '@labrig/system-kit';
 import type { SystemContext } from './context.js';
@@ -178,7 +178,7 @@ export function tplFor(ctx: SystemContext, host: Host) {
   return { system: ctx.name, dir: ctx.dir, host, ...(index !== undefined ? { index } : {}), roles: ctx.roles };
 }
 
-/** Resolve {secret = NAME} values from labrig's environment (collected for redaction). */
+/** Resolve {secret = NAME} values from labrig's environment (registered for redaction: core's addSecret). */
 export function resolveEnv(ctx: SystemContext, env: Record<string, string | { secret: string }>, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
@@ -186,7 +186,10 @@ export function resolveEnv(ctx: SystemContext, env: Record<string, string | { se
     else {
       const val = process.env[v.secret];
       if (val === undefined || val === '') ctx.missingSecrets.push(`${field}.${k} (from $${v.secret})`);
-      else ctx.secrets.push(val);
+      else {
+        ctx.secrets.push(val);
+        addSecret(val);
+      }
       out[k] = val ?? '';
     }
   }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ExecutorContext } from '@nx/devkit';
-import { ConfigError, reportError } from '@labrig/core';
+import { ConfigError, describeExit, installOutputRedaction, reportError, runStreamed } from '@labrig/core';
 import { sha256 } from '@labrig/system-kit';
 import { imageDirOf, MANIFEST_FILE, PACKAGE_FILE, SIF_FILE, type PackageManifest } from '../../plan.js';
 import { expand, localRuntime, openLocal } from '../local.js';
@@ -41,9 +41,10 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
       argv = [rt, 'exec', ...cfg.container.singularityArgs, sif, ...argv];
     }
     console.log(`▶ ${sys.name}: build: ${argv.join(' ')}`);
-    const r = await execa(argv[0]!, argv.slice(1), { cwd, stdio: 'inherit', reject: false });
+    installOutputRedaction();
+    const r = await runStreamed(argv[0]!, argv.slice(1), { cwd }); // piped through the redacted stdout/stderr, live
     if (r.exitCode !== 0) {
-      console.error(`✖ ${sys.name}: the build command exited with ${r.exitCode ?? r.signal}`);
+      console.error(`✖ ${sys.name}: the build command ${describeExit(r)}`);
       return { success: false };
     }
 

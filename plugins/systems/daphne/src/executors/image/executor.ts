@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { digestFile, reportError } from '@labrig/core';
+import { describeExit, digestFile, installOutputRedaction, reportError, runStreamed } from '@labrig/core';
 import { imageDirOf, SIF_FILE } from '../../plan.js';
 import { localRuntime, openLocal } from '../local.js';
 
@@ -36,10 +36,10 @@ export default async function imageExecutor(o: { force?: boolean }, context: Exe
     rmSync(tmp, { force: true });
     const argv = [rt, 'build', ...c.buildArgs, tmp, c.from];
     console.log(`▶ ${sys.name}: image: ${argv.join(' ')}`);
-    const { execa } = await import('execa');
-    const r = await execa(argv[0]!, argv.slice(1), { cwd: join(sys.root, sys.projectRoot), stdio: 'inherit', reject: false });
+    installOutputRedaction();
+    const r = await runStreamed(argv[0]!, argv.slice(1), { cwd: join(sys.root, sys.projectRoot) }); // piped through the redacted stdout/stderr, live
     if (r.exitCode !== 0 || !existsSync(tmp)) {
-      console.error(`✖ ${sys.name}: ${argv[0]} build exited with ${r.exitCode ?? r.signal}${existsSync(tmp) ? '' : ' and made no image'}`);
+      console.error(`✖ ${sys.name}: ${argv[0]} build ${describeExit(r)}${existsSync(tmp) ? '' : ' and made no image'}`);
       return { success: false };
     }
     renameSync(tmp, sif);

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { ConfigError, digestFile } from '@labrig/core';
+import { ConfigError, addSecret, describeExit, digestFile, installOutputRedaction, runStreamed } from '@labrig/core';
 import { buildImage } from '@labrig/artifacts';
 import { outDirOf } from '../../context.js';
 import type { BuiltArtifact } from '../../plan.js';
@@ -20,10 +20,14 @@ export interface BuildManifest {
 export const MANIFEST = 'artifacts.json';
 
 export default async function buildExecutor(_o: Record<string, never>, context: ExecutorContext): Promise<{ success: boolean }> {
+  // An Nx executor target of its own (not run by labrig-run): its output is redacted here.
+  installOutputRedaction();
   try {
     const projectRoot = projectRootOf(context);
     const root = context.root;
     const sys = loadSystemFile(root, projectRoot);
+    // The build command inherits labrig's environment, the system's secrets included.
+    for (const v of Object.values(sys.env)) if (typeof v === 'object') addSecret(process.env[v.secret]);
     const name = systemName(projectRoot);
     const file = `${projectRoot}/system.toml`;
     const out = outDirOf(root, projectRoot);
@@ -31,10 +35,10 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
     const argv = expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' });
     console.log(`▶ ${name}: build: ${argv.join(' ')}`);
     const t0 = Date.now();
-    const { execa } = await import('execa');
-    const r = await execa(argv[0]!, argv.slice(1), { cwd: join(root, projectRoot), stdio: 'inherit', reject: false });
+    // Its output is piped through process.stdout/stderr (redacted), live.
+    const r = await runStreamed(argv[0]!, argv.slice(1), { cwd: join(root, projectRoot) });
     if (r.exitCode !== 0) {
-      console.error(`✖ build command exited with ${r.exitCode ?? r.signal}`);
+      console.error(`✖ build command ${describeExit(r)}`);
       return { success: false };
     }
     for (const [i, o] of sys.build.outputs.entries()) {

@@ -9,7 +9,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { ConfigError, digestFile, loadConfigFile, quote, reportError } from '@labrig/core';
+import { ConfigError, describeExit, digestFile, installOutputRedaction, loadConfigFile, quote, reportError, runStreamed } from '@labrig/core';
 import { readOciArchive } from '@labrig/artifacts';
 import { projectRootOf, systemName } from '@labrig/system-kit';
 import { BUILD_LOG, BUILD_MANIFEST, type BuildManifest, type BuiltFile } from '../../build.js';
@@ -41,12 +41,14 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
     const cmd = quote(['./build.sh', '--parallel', '--target', cfg.buildTarget]);
     console.log(`▶ ${name}: build: ${cmd} (in ${relative(root, checkout) || '.'}, in a pty; log ${relative(root, log)})`);
     const { execa } = await import('execa');
-    const r = await execa('script', ['-qefc', cmd, log], { cwd: checkout, stdin: 'ignore', stdout: 'inherit', stderr: 'inherit', reject: false });
+    // `script` gives build.sh its pty; script's own output is piped through the redacted stdout/stderr, live.
+    installOutputRedaction();
+    const r = await runStreamed('script', ['-qefc', cmd, log], { cwd: checkout, stdin: 'ignore' });
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     const buildError = /BUILD ERROR/.test(text);
     if (r.exitCode !== 0 || buildError) {
       const tail = text.replace(/\r/g, '').trim().split('\n').filter((l) => !/^Script (started|done) on /.test(l)).slice(-5).join('\n  ');
-      console.error(`✖ ${name}: build.sh ${r.exitCode !== 0 ? `exited with ${r.exitCode ?? r.signal}` : 'printed BUILD ERROR (exit status 0)'}; full log: ${relative(root, log)}\n  ${tail}`);
+      console.error(`✖ ${name}: build.sh ${r.exitCode !== 0 ? describeExit(r) : 'printed BUILD ERROR (exit status 0)'}; full log: ${relative(root, log)}\n  ${tail}`);
       return { success: false };
     }
     const files: BuiltFile[] = [];
