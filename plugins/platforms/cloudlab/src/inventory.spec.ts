@@ -121,7 +121,7 @@ describe('inventory errors name the platform file and the field', () => {
     ['both sources', '[hosts]\nmanifest = "manifest.xml"\nserversFile = "servers.txt"\n', undefined, /platform\.toml: hosts: sets both/],
     ['missing manifest', '[hosts]\nmanifest = "exp.xml"\n', {}, /platform\.toml: hosts\.manifest: configs\/platforms\/cl\/exp\.xml does not exist/],
     ['several login users', '[hosts]\nmanifest = "manifest.xml"\n', undefined, /platform\.toml: hosts\.user: is not set and .*manifest\.xml offers several login users for node0 \(alice, bob\)/],
-    ['role naming an unknown host', '[hosts]\nmanifest = "manifest.xml"\nuser = "alice"\n[roles]\nleader = ["node9"]\n', undefined, /platform\.toml: roles\.leader: names "node9", not a host of this experiment \(hosts: node0, node1, node2, node3\)/],
+    ['role naming an unknown host', '[hosts]\nmanifest = "manifest.xml"\nuser = "alice"\n[roles]\nleader = ["node9"]\n', undefined, /platform\.toml: roles\.leader: names "node9" \(did you mean "node0"\?\), not a host of this experiment; known hosts: node0, node1, node2, node3$/],
   ];
   for (const [what, toml, files, message] of cases) {
     it(what, async () => {

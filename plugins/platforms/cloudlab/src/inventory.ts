@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Host, PlatformContext } from '@labrig/core';
-import { ConfigError } from '@labrig/core';
-import { resolveFromRoot, rolesFor } from '@labrig/platform-kit';
+import { ConfigError, didYouMean, listNames } from '@labrig/core';
+import { assignRoles as assignKitRoles, resolveFromRoot } from '@labrig/platform-kit';
 import type { CloudlabConfig } from './config.js';
 import { parseManifest, type ManifestNode } from './manifest.js';
 import { displayPathOf, platformFilesOf, resolveFromPlatformDir, type PlatformFiles } from './paths.js';
@@ -49,17 +49,50 @@ async function readListing(files: PlatformFiles, field: string, path: string, di
   }
 }
 
-/** The login of a manifest node: the configured user's, else the only user offered. */
+/** The user names a manifest's logins offer, in order of first appearance. */
+function manifestUsers(nodes: readonly ManifestNode[]): string[] {
+  return [...new Set(nodes.flatMap((n) => n.logins.flatMap((l) => (l.username ? [l.username] : []))))];
+}
+
+/** Whether `user` may log in to `node`: one of its logins is `user`'s, or its logins name no user at all. */
+const hasLoginFor = (node: ManifestNode, user: string): boolean => node.logins.some((l) => l.username === user) || node.logins.every((l) => l.username === undefined);
+
+/**
+ * A configured `hosts.user` must have a login on every node: a typo, or another project's user,
+ * would otherwise fail later as an authentication error on every host.
+ */
+function checkUser(nodes: readonly ManifestNode[], user: string, files: PlatformFiles, display: string): void {
+  const lacking = nodes.filter((n) => !hasLoginFor(n, user));
+  if (lacking.length === 0) return;
+  const users = manifestUsers(nodes);
+  if (lacking.length === nodes.length) {
+    const guess = didYouMean(user, users);
+    throw new ConfigError(files.file, 'hosts.user', `"${user}" has no login on any node of ${display}${guess ? ` (did you mean "${guess}"?)` : ''}; users with logins: ${listNames(users)}`, {
+      hint: `Set hosts.user in ${files.file} to your CloudLab user name as the manifest spells it (names are case-sensitive)${guess ? `, e.g. "${guess}"` : ''}, or download the manifest of your own experiment.`,
+    });
+  }
+  const everywhere = users.filter((u) => nodes.every((n) => hasLoginFor(n, u)));
+  throw new ConfigError(
+    files.file,
+    'hosts.user',
+    `"${user}" has a login on ${nodes.length - lacking.length} of ${nodes.length} nodes of ${display}, not on ${lacking.length === 1 ? 'node' : `${lacking.length} nodes`}: ${listNames(lacking.map((n) => n.name))}`,
+    {
+      hint: `Download the manifest again (experiment page, Manifest tab); if those nodes still have no login for "${user}", set hosts.user in ${files.file} to a user with a login on every node${everywhere.length > 0 ? ` (${listNames(everywhere)})` : ''}.`,
+    },
+  );
+}
+
+/** The login of a manifest node: the configured user's (checkUser made sure there is one), else the only user offered. */
 function loginOf(node: ManifestNode, user: string | undefined, files: PlatformFiles, display: string): { hostname: string; port: number; user?: string } {
   const first = node.logins[0]!;
   if (user !== undefined) {
     const mine = node.logins.find((l) => l.username === user) ?? first;
     return { hostname: mine.hostname, port: mine.port, user };
   }
-  const users = [...new Set(node.logins.flatMap((l) => (l.username ? [l.username] : [])))];
+  const users = manifestUsers([node]);
   if (users.length > 1) {
-    throw new ConfigError(files.file, 'hosts.user', `is not set and ${display} offers several login users for ${node.name} (${users.join(', ')})`, {
-      hint: `Set hosts.user in ${files.file} to your CloudLab user name (one of ${users.join(', ')}).`,
+    throw new ConfigError(files.file, 'hosts.user', `is not set and ${display} offers several login users for ${node.name} (${listNames(users)})`, {
+      hint: `Set hosts.user in ${files.file} to your CloudLab user name (one of ${listNames(users)}).`,
     });
   }
   return { hostname: first.hostname, port: first.port, ...(users[0] ? { user: users[0] } : {}) };
@@ -68,6 +101,7 @@ function loginOf(node: ManifestNode, user: string | undefined, files: PlatformFi
 /** The manifest's nodes as hosts, with the cluster address it assigned (on the subnet). */
 export function hostsFromManifest(nodes: ManifestNode[], cfg: CloudlabConfig, files: PlatformFiles, display: string): Listed[] {
   const subnet = parseSubnet(cfg.network.subnet);
+  if (cfg.hosts.user !== undefined) checkUser(nodes, cfg.hosts.user, files, display);
   return nodes.map((n) => {
     const login = loginOf(n, cfg.hosts.user, files, display);
     const cluster = pickInSubnet(n.addresses, subnet);
@@ -90,17 +124,12 @@ export function hostsFromManifest(nodes: ManifestNode[], cfg: CloudlabConfig, fi
 
 /**
  * Roles: a host that `[roles]` names gets exactly those; the others get `leader` (the first,
- * unless `[roles]` names a leader) or `worker`. A role naming an unknown host is a ConfigError.
+ * unless `[roles]` names a leader) or `worker`. A role naming an unknown host is a ConfigError
+ * (the kit's rule, as on every platform).
  */
 export function assignRoles(names: readonly string[], roles: Record<string, string[]>, file: string): string[][] {
-  for (const [role, listed] of Object.entries(roles)) {
-    const unknown = listed.filter((n) => !names.includes(n));
-    if (unknown.length > 0) {
-      throw new ConfigError(file, `roles.${role}`, `names ${unknown.map((n) => `"${n}"`).join(', ')}, not a host of this experiment (hosts: ${names.join(', ')})`);
-    }
-  }
   const leaderNamed = (roles[LEADER] ?? []).length > 0;
-  return names.map((name, i) => rolesFor(name, roles, i === 0 && !leaderNamed ? [LEADER] : [WORKER]));
+  return assignKitRoles(names, roles, file, (_, i) => (i === 0 && !leaderNamed ? [LEADER] : [WORKER]), { of: 'this experiment' });
 }
 
 /** The hosts of the experiment (see the module comment). */
