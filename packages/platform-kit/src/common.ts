@@ -3,9 +3,9 @@
  * configure, and the engine defaults they give.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
-import type { Host, RunDefaults } from '@labrig/core';
-import { parseDuration } from '@labrig/core';
+import { basename, isAbsolute, join } from 'node:path';
+import type { Host, PlatformContext, RunDefaults } from '@labrig/core';
+import { ConfigError, didYouMean, listNames, parseDuration, platformFileOf } from '@labrig/core';
 import { SshPool } from '@labrig/ssh';
 import sections from './common.schema.json' with { type: 'json' };
 
@@ -70,6 +70,61 @@ export function rolesFor(name: string, roles: Record<string, string[]>, fallback
     .filter(([, names]) => names.includes(name))
     .map(([role]) => role);
   return named.length ? named : fallback;
+}
+
+/** The platform file a context belongs to (core keeps its state under `.labrig/state/<folder>`), for messages. */
+export function platformFileOfContext(ctx: PlatformContext): string {
+  return platformFileOf(basename(ctx.stateDir));
+}
+
+/** `a, b, c` — at most 8 host names, then `and N more` (core's listNames). */
+export function listHostNames(names: readonly string[]): string {
+  return listNames(names);
+}
+
+export interface CheckRolesOptions {
+  /** Names that are not hosts now but may become ones (e.g. Slurm compute nodes): not errors. */
+  mayAppear?: (name: string) => boolean;
+  /** Whose hosts, in messages: `this platform` by default (`this experiment` on CloudLab). */
+  of?: string;
+}
+
+/**
+ * The one rule every platform applies to `[roles]`: each name a role lists is a host of the
+ * platform. The first role naming an unknown host is a ConfigError on `roles.<role>` naming the
+ * unknown name(s), a did-you-mean when a known host name is close, and the known hosts.
+ */
+export function checkRoles(roles: Record<string, readonly string[]>, known: readonly string[], file: string, opts: CheckRolesOptions = {}): void {
+  const knownSet = new Set(known);
+  for (const [role, listed] of Object.entries(roles)) {
+    const unknown = [...new Set(listed.filter((n) => !knownSet.has(n) && !opts.mayAppear?.(n)))];
+    if (unknown.length === 0) continue;
+    const field = `roles.${/^[A-Za-z0-9_-]+$/.test(role) ? role : JSON.stringify(role)}`;
+    const guesses = unknown.map((n) => [n, didYouMean(n, known)] as const);
+    const named = guesses.map(([n, g]) => `"${n}"${g ? ` (did you mean "${g}"?)` : ''}`).join(', ');
+    const of = opts.of ?? 'this platform';
+    const problem = `names ${named}, ${unknown.length === 1 ? 'not a host' : 'not hosts'} of ${of}; known hosts: ${listHostNames(known)}`;
+    const hint = guesses.every(([, g]) => g !== undefined)
+      ? `Replace ${guesses.map(([n, g]) => `"${n}" with "${g}"`).join(', ')} in ${field} in ${file}.`
+      : `Name only hosts of ${of} in ${field} in ${file}, or remove ${unknown.length === 1 ? `"${unknown[0]}"` : 'the unknown names'}.`;
+    throw new ConfigError(file, field, problem, { hint });
+  }
+}
+
+/**
+ * Roles of each host of `names` (in order): the roles `[roles]` names it in, else
+ * `fallback(name, index)`. Checks `[roles]` first (checkRoles) against `names` and `alsoKnown`
+ * (hosts of the platform not in this list now, e.g. devices without an address yet).
+ */
+export function assignRoles(
+  names: readonly string[],
+  roles: Record<string, string[]>,
+  file: string,
+  fallback: (name: string, index: number) => string[],
+  opts: CheckRolesOptions & { alsoKnown?: readonly string[] } = {},
+): string[][] {
+  checkRoles(roles, [...new Set([...names, ...(opts.alsoKnown ?? [])])], file, opts);
+  return names.map((name, i) => rolesFor(name, roles, fallback(name, i)));
 }
 
 /** Keep hosts whose name matches one of `names` (globs with `*`, `?`) and that have one of `roles`. */

@@ -163,4 +163,28 @@ describe('loadPlan: bad plans fail before anything runs, naming file, field and 
     expect(x.message).toContain('results[0].x');
     expect(() => loadPlan(root, 'nope')).toThrow(/configs\/experiments\/nope\.toml.*file not found/);
   });
+
+  it('counts below 1 and durations of zero: repeats (plan and experiment), duration, timeout', () => {
+    for (const [text, field, problem] of [
+      [`system = "kv"\nrepeats = 0\n${base}`, 'repeats', 'expected an integer >= 1, got the integer 0'],
+      [`system = "kv"\nrepeats = -3\n${base}`, 'repeats', 'expected an integer >= 1, got the integer -3'],
+      [`system = "kv"\nrepeats = 1.5\n${base}`, 'repeats', 'expected an integer, got the number 1.5'],
+      [`system = "kv"\n${base}[[experiments]]\nname = "a"\nrepeats = 0\n`, 'experiments[0].repeats', 'expected an integer >= 1, got the integer 0'],
+      [`system = "kv"\nduration = "0s"\n${base}`, 'duration', 'expected a duration above zero (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h), got the string "0s"'],
+      [`system = "kv"\ntimeout = "0m"\n${base}`, 'timeout', 'expected a duration above zero (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h), got the string "0m"'],
+      [`system = "kv"\ntimeout = "10 minutes"\n${base}`, 'timeout', 'expected a duration above zero (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h), got the string "10 minutes"'],
+    ] as const) {
+      const e = configError(text);
+      expect(e.file).toBe('configs/experiments/bad.toml');
+      expect(e.field).toBe(field);
+      expect(e.problem).toContain(problem);
+      expect(e.hint).toContain(field);
+    }
+  });
+
+  it('a value listed twice in a sweep (it would silently run once)', () => {
+    const e = configError(`system = "kv"\n${base}[sweep]\nclients = [1, 4, 4]\n`);
+    expect(e.field).toBe('sweep.clients[2]');
+    expect(e.problem).toContain('duplicate of sweep.clients[1]');
+  });
 });

@@ -138,8 +138,9 @@ export function loadPlan(root: string, ref: string): Plan {
     needParam(r.series, 'series');
     for (const [j, y] of (Array.isArray(r.y) ? r.y : r.y ? [r.y] : []).entries()) needMetric(y, Array.isArray(r.y) ? `y[${j}]` : 'y');
     for (const [q, m] of Object.entries(r.percentiles ?? {})) {
-      if (!(Number(q) > 0 && Number(q) <= 1)) throw new ConfigError(file, field(`percentiles.${q}`), `"${q}" is not a quantile`, { hint: 'Use quantiles in (0, 1], e.g. "0.5", "0.99".' });
-      needMetric(m, `percentiles.${q}`);
+      const at = `percentiles.${/^[A-Za-z0-9_-]+$/.test(q) ? q : JSON.stringify(q)}`; // TOML's spelling: `percentiles."0.5"`
+      if (!(Number(q) > 0 && Number(q) <= 1)) throw new ConfigError(file, field(at), `"${q}" is not a quantile`, { hint: `Use quantiles in (0, 1], e.g. "0.5", "0.99", in ${field(at)} in ${file}.` });
+      needMetric(m, at);
     }
     if ((r.kind === 'line' || r.kind === 'bar') && (!r.x || !r.y)) throw new ConfigError(file, field(r.x ? 'y' : 'x'), `a ${r.kind} plot needs x (a parameter) and y (metrics)`);
     if (r.kind === 'cdf' && !r.percentiles) throw new ConfigError(file, field('percentiles'), 'a cdf plot needs percentiles (quantile = metric)', { hint: 'e.g. percentiles = { "0.5" = "p50_us", "0.99" = "p99_us" }' });

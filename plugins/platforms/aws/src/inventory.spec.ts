@@ -53,4 +53,19 @@ describe('inventory', () => {
     expect(err).toBeInstanceOf(AwsConflict);
     expect((err as AwsConflict).hint).toContain('hosts.address = "private"');
   });
+
+  it('a role naming a host that is neither running nor one provision names is a ConfigError on roles.<role>', () => {
+    const found = [inst('i-a', 'sigma-0', 1), inst('i-b', 'sigma-1', 2)];
+    const cfg = cfgOf('[instances]', 'count = 3', 'namePrefix = "sigma"', 'imageId = "ami-12345678"', 'instanceType = "c5.large"', '[roles]', 'bench = ["sigma-1", "simga-1"]');
+    let err: unknown;
+    try {
+      toHosts(found, cfg, FILE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ file: FILE, field: 'roles.bench', problem: 'names "simga-1" (did you mean "sigma-1"?), not a host of this platform; known hosts: sigma-0, sigma-1, sigma-2' });
+    // sigma-2 is not running (yet): provision names it, so the file is right.
+    const ok = toHosts(found, cfgOf('[instances]', 'count = 3', 'namePrefix = "sigma"', 'imageId = "ami-12345678"', 'instanceType = "c5.large"', '[roles]', 'bench = ["sigma-2"]'), FILE);
+    expect(ok.map((h) => h.roles)).toEqual([['leader'], ['worker']]);
+  });
 });

@@ -4,11 +4,11 @@
  * Name tag. The first host is the leader unless `[roles]` says otherwise.
  */
 import type { Host, PlatformContext } from '@labrig/core';
-import { resolveFromRoot, rolesFor } from '@labrig/platform-kit';
+import { assignRoles, resolveFromRoot } from '@labrig/platform-kit';
 import { configFileOf, type AwsPlatformConfig } from './config.js';
 import type { Ec2Api, Ec2Filter, Ec2Instance } from './ec2.js';
 import { AwsConflict, AwsNotProvisioned } from './errors.js';
-import { DEPLOYMENT_TAG } from './naming.js';
+import { DEPLOYMENT_TAG, instanceName } from './naming.js';
 import { readState } from './state.js';
 
 /** The deployment id inventory and provision use: the config's, else the one provision recorded. */
@@ -53,13 +53,17 @@ export function toHosts(instances: Ec2Instance[], cfg: AwsPlatformConfig, file: 
   const identityFiles = cfg.ssh.identityFiles?.map((f) => resolveFromRoot(root, f));
   const sorted = sortInstances(instances);
   const seen = new Map<string, string>();
-  return sorted.map((i, position) => {
+  for (const i of sorted) {
     const name = i.name ?? i.id;
     const other = seen.get(name);
     if (other) {
       throw new AwsConflict(`two running instances are named ${name}: ${other} and ${i.id}`, `Rename or terminate one of them (EC2 console), then run again.`);
     }
     seen.set(name, i.id);
+  }
+  const roles = assignRoles([...seen.keys()], cfg.roles, file, (_, position) => (position === 0 ? ['leader'] : ['worker']), { alsoKnown: launchedNames(cfg) });
+  return sorted.map((i, position) => {
+    const name = i.name ?? i.id;
     const labels: Record<string, string> = { platform: 'aws', instanceId: i.id };
     if (i.instanceType) labels['instanceType'] = i.instanceType;
     if (i.availabilityZone) labels['availabilityZone'] = i.availabilityZone;
@@ -71,12 +75,22 @@ export function toHosts(instances: Ec2Instance[], cfg: AwsPlatformConfig, file: 
       address: addressOf(i, cfg, file),
       port: cfg.hosts.port,
       user: cfg.hosts.user,
-      roles: rolesFor(name, cfg.roles, position === 0 ? ['leader'] : ['worker']),
+      roles: roles[position]!,
       labels,
       ...(i.privateIp ? { privateAddress: i.privateIp } : {}),
       ...(identityFiles?.length ? { identityFiles } : {}),
     };
   });
+}
+
+/**
+ * The Name tags provision gives (`<namePrefix>-<index>` below `[instances] count`) when the
+ * inventory is by tag: hosts of the platform even while not running, so `[roles]` may name them.
+ */
+export function launchedNames(cfg: AwsPlatformConfig): string[] {
+  if (cfg.inventory.by !== 'tag' || !cfg.instances) return [];
+  const { namePrefix, count } = cfg.instances;
+  return Array.from({ length: count }, (_, i) => instanceName(namePrefix, i));
 }
 
 /** The inventory through an open EC2 client. */

@@ -92,4 +92,19 @@ describe('platform file', () => {
       expect((err as Error).message).toBe('the Equinix Metal API token is missing: environment variable MY_METAL_TOKEN is not set');
     }
   });
+
+  it('a role naming a host that is not one of the deployment\'s hostnames is a ConfigError, before the token or any request', async () => {
+    write(`${MINIMAL.replace('deployment = "demo"', 'deployment = "demo"\ntokenEnv = "MY_METAL_TOKEN"\napiUrl = "http://127.0.0.1:9/metal/v1"')}\n[roles]\nleader = ["demo-1"]\nbench = ["demo-2"]`);
+    const { cfg } = await load();
+    const platform = createEquinixPlatform({ env: {}, report: () => undefined });
+    const ctx = { root, stateDir: join(root, '.labrig/state/metal') };
+    for (const call of [() => platform.inventory(cfg, ctx), () => platform.provision!(cfg, ctx)]) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err).toMatchObject({ file: FILE, field: 'roles.bench', problem: 'names "demo-2" (did you mean "demo-0"?), not a host of this platform; known hosts: demo-0, demo-1' });
+    }
+  });
 });

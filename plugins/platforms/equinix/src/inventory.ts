@@ -5,11 +5,11 @@
  * Devices without an address yet are left out.
  */
 import type { Host } from '@labrig/core';
-import { resolveFromRoot, rolesFor } from '@labrig/platform-kit';
-import type { EquinixConfig } from './config.js';
+import { checkRoles, resolveFromRoot, rolesFor } from '@labrig/platform-kit';
+import { hostnamePrefixOf, type EquinixConfig } from './config.js';
 import type { DeploymentDevice } from './deployment.js';
 import { ipv4Of } from './metal/types.js';
-import { loginUserOf } from './naming.js';
+import { hostnameOf, loginUserOf } from './naming.js';
 
 /** The host of one device, or undefined while the API has not assigned its address. */
 export function hostOf({ index, device }: DeploymentDevice, cfg: EquinixConfig, root: string): Host | undefined {
@@ -37,7 +37,18 @@ export function hostOf({ index, device }: DeploymentDevice, cfg: EquinixConfig, 
   };
 }
 
+/** The hostnames of the deployment's devices, created or not: `<hostnamePrefix>-0` … `<hostnamePrefix>-<count-1>`. */
+export function deviceHostnames(cfg: EquinixConfig): string[] {
+  return Array.from({ length: cfg.devices.count }, (_, i) => hostnameOf(hostnamePrefixOf(cfg), i));
+}
+
+/** The kit's `[roles]` rule: every name a role lists is one of the deployment's hostnames (checked before any API call). */
+export function checkEquinixRoles(cfg: EquinixConfig, file: string): void {
+  checkRoles(cfg.roles, deviceHostnames(cfg), file);
+}
+
 /** The inventory: the deployment's devices with index below `[devices] count`, in index order. */
-export function hostsOf(devices: readonly DeploymentDevice[], cfg: EquinixConfig, root: string): Host[] {
+export function hostsOf(devices: readonly DeploymentDevice[], cfg: EquinixConfig, root: string, file?: string): Host[] {
+  if (file !== undefined) checkEquinixRoles(cfg, file);
   return devices.filter((d) => d.index < cfg.devices.count).flatMap((d) => hostOf(d, cfg, root) ?? []);
 }

@@ -5,10 +5,10 @@
  * in the background.
  */
 import { BackgroundLauncher, type Host, type Platform, type PlatformContext } from '@labrig/core';
-import { createSshPool, runDefaultsOf } from '@labrig/platform-kit';
+import { createSshPool, platformFileOfContext, runDefaultsOf } from '@labrig/platform-kit';
 import { configSchema, type EquinixConfig } from './config.js';
 import { listDeploymentDevices } from './deployment.js';
-import { hostsOf } from './inventory.js';
+import { checkEquinixRoles, hostsOf } from './inventory.js';
 import { withStateLock } from './lock.js';
 import type { MetalClient } from './metal/client.js';
 import { openClient } from './open-client.js';
@@ -32,6 +32,7 @@ export function createEquinixPlatform(o: EquinixPlatformOptions = {}): Platform<
     name: 'equinix',
     configSchema,
     async inventory(cfg, ctx): Promise<Host[]> {
+      checkEquinixRoles(cfg, platformFileOfContext(ctx));
       return hostsOf(await listDeploymentDevices(client(cfg, ctx), cfg), cfg, ctx.root);
     },
     createConnector(cfg, ctx) {
@@ -40,6 +41,7 @@ export function createEquinixPlatform(o: EquinixPlatformOptions = {}): Platform<
     runDefaults: (cfg) => runDefaultsOf(cfg.run),
     launcher: new BackgroundLauncher(),
     async provision(cfg, ctx): Promise<Host[]> {
+      checkEquinixRoles(cfg, platformFileOfContext(ctx)); // before any device is created
       const api = client(cfg, ctx); // a missing token fails here, before any connection
       const connector = createSshPool(ctx.root, cfg.ssh);
       try {

@@ -3,7 +3,8 @@ import type { ArtifactStoreConfig, Host, Platform, PlatformContext } from '@labr
 import { BackgroundLauncher } from '@labrig/core';
 import { loadState, type TestbedState } from '@labrig/testbed/state';
 import { configSchema, resolveFromRoot, type LocalPlatformConfig } from './config.js';
-import { hostsFromTestbed } from './inventory.js';
+import { checkRoles, platformFileOfContext } from '@labrig/platform-kit';
+import { configuredHostNames, hostsFromTestbed } from './inventory.js';
 import { createPool, runDefaultsOf } from './session.js';
 
 /** The bucket `push` uses on the testbed's S3 server. */
@@ -36,7 +37,11 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
   name: 'local',
   configSchema,
   async inventory(cfg, ctx): Promise<Host[]> {
-    return hostsFromTestbed(await loadState(testbedDir(cfg, ctx)), cfg.roles);
+    // [roles] is checked against the file before the testbed is looked at: a wrong name is the file's mistake.
+    const file = platformFileOfContext(ctx);
+    const described = configuredHostNames(cfg.testbed);
+    checkRoles(cfg.roles, described, file);
+    return hostsFromTestbed(await loadState(testbedDir(cfg, ctx)), cfg.roles, file, described);
   },
   createConnector(cfg, ctx) {
     return createPool(ctx.root, cfg);
@@ -44,7 +49,10 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
   runDefaults: runDefaultsOf,
   launcher: new BackgroundLauncher(),
   async provision(cfg, ctx): Promise<Host[]> {
-    return hostsFromTestbed(await startTestbed(cfg, ctx), cfg.roles);
+    const file = platformFileOfContext(ctx);
+    const described = configuredHostNames(cfg.testbed);
+    checkRoles(cfg.roles, described, file);
+    return hostsFromTestbed(await startTestbed(cfg, ctx), cfg.roles, file, described);
   },
   async teardown(cfg, ctx): Promise<void> {
     const { down } = await import('@labrig/testbed');
@@ -71,6 +79,11 @@ export const localPlatform: Platform<LocalPlatformConfig> = {
   },
 };
 
-export function platformContext(root: string): PlatformContext {
-  return { root, stateDir: join(root, '.labrig', 'state', 'local') };
+/**
+ * The context of the platform file `file` (default configs/platforms/local/platform.toml): state
+ * under `.labrig/state/<folder>`, as core's loadPlatform gives it, so messages name that file.
+ */
+export function platformContext(root: string, file?: string): PlatformContext {
+  const folder = file ? /(?:^|\/)configs\/platforms\/([^/]+)\/platform\.toml$/.exec(file)?.[1] : undefined;
+  return { root, stateDir: join(root, '.labrig', 'state', folder ?? 'local') };
 }

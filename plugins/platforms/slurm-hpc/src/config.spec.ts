@@ -82,4 +82,15 @@ describe('inventory', () => {
     // Compute nodes are reached through the login node (which itself goes through the jump host).
     expect(hosts[1]).toMatchObject({ address: 'node2', user: 'alice', jump: { name: 'login', jump: { name: 'jump' } } });
   });
+
+  it('[roles]: compute nodes may be named before a job runs on them; the jump host (never an inventory host) may not', async () => {
+    write([...base, '[login.jump]', 'address = "gw.example.org"', '[roles]', 'leader = ["node7"]', 'gateway = ["jump"]']);
+    const cfg = loadSlurmConfig(root, FILE);
+    const err = await inventoryOf(cfg, { root, stateDir: join(root, '.labrig/state/hpc') }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ file: FILE, field: 'roles.gateway', problem: 'names "jump", not a host of this platform; known hosts: login' });
+  });
 });

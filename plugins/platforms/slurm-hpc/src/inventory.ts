@@ -5,7 +5,7 @@
  * resolved there), as clusters allow on nodes where the user has a job.
  */
 import type { Host, PlatformContext } from '@labrig/core';
-import { resolveFromRoot, rolesFor } from '@labrig/platform-kit';
+import { checkRoles, platformFileOfContext, resolveFromRoot, rolesFor } from '@labrig/platform-kit';
 import type { JumpConfig, SlurmHpcConfig } from './config.js';
 import { readJobs, type JobRecord } from './job-state.js';
 import { LAUNCH_LABEL, launchSettingsOf } from './settings.js';
@@ -83,8 +83,23 @@ export function computeHosts(cfg: SlurmHpcConfig, login: Host, jobs: Record<stri
     }));
 }
 
+/**
+ * The kit's `[roles]` rule on a Slurm cluster: the login node and the compute nodes of recorded
+ * jobs are known; any other name may be a compute node a later job gets, so only the jump host's
+ * name (never a host of the inventory) is refused. Compute node names are not known without asking
+ * the cluster, and the inventory reads files only.
+ */
+export function checkSlurmRoles(cfg: SlurmHpcConfig, file: string, computeNodes: readonly string[] = []): void {
+  const jump = cfg.login.jump?.name;
+  checkRoles(cfg.roles, [cfg.login.name, ...computeNodes], file, {
+    mayAppear: (name) => name !== jump,
+  });
+}
+
 /** Login node, then the nodes of the jobs recorded alive. */
 export async function inventoryOf(cfg: SlurmHpcConfig, ctx: PlatformContext, extraLabels: Record<string, string> = {}): Promise<Host[]> {
   const login = loginHost(cfg, ctx, extraLabels);
-  return [login, ...computeHosts(cfg, login, await readJobs(ctx.stateDir))];
+  const compute = computeHosts(cfg, login, await readJobs(ctx.stateDir));
+  checkSlurmRoles(cfg, platformFileOfContext(ctx), compute.map((h) => h.name));
+  return [login, ...compute];
 }

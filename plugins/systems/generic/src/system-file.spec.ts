@@ -63,7 +63,43 @@ describe('system file', () => {
     write(base.replace('indexes = [0]', 'indexes = [5]'));
     const s = loadSystemFile(root, 'targets/s');
     const e = errorOf(() => assignRoles(s, [{ name: 'h0', address: 'a', roles: [], labels: {} }], 'targets/s/system.toml'));
-    expect(e.message).toMatch(/roles\.server\.hosts.*index 5.*h0/);
+    expect(e.message).toMatch(/roles\.server\.hosts\.indexes.*index 5.*h0/);
+  });
+
+  it('a role naming a host or a platform role the inventory lacks: the selector field, a did-you-mean, the known names', () => {
+    const inv = ['tb-0', 'tb-1', 'tb-2'].map((name, i) => ({ name, address: 'a', roles: [i === 0 ? 'leader' : 'worker'], labels: {} }));
+    write(base.replace('indexes = [0]', 'names = ["tb-0", "tb-9"]'));
+    const byName = errorOf(() => assignRoles(loadSystemFile(root, 'targets/s'), inv, 'targets/s/system.toml'));
+    expect(byName).toMatchObject({ field: 'roles.server.hosts.names', problem: 'names "tb-9" (did you mean "tb-0"?), not a host of the platform; known hosts: tb-0, tb-1, tb-2' });
+    expect(byName.hint).toBe('Replace "tb-9" with "tb-0" in roles.server.hosts.names in targets/s/system.toml.');
+    write(base.replace('indexes = [0]', 'platformRoles = ["leadr"]'));
+    const byRole = errorOf(() => assignRoles(loadSystemFile(root, 'targets/s'), inv, 'targets/s/system.toml'));
+    expect(byRole).toMatchObject({ field: 'roles.server.hosts.platformRoles', problem: 'names "leadr" (did you mean "leader"?), not a role of the platform; known roles: leader, worker' });
+    const many = Array.from({ length: 20 }, (_, i) => ({ name: `node-${i}`, address: 'a', roles: ['worker'], labels: {} }));
+    write(base.replace('indexes = [0]', 'names = ["gpu-box"]'));
+    expect(errorOf(() => assignRoles(loadSystemFile(root, 'targets/s'), many, 'targets/s/system.toml')).problem).toBe(
+      'names "gpu-box", not a host of the platform; known hosts: node-0, node-1, node-2, node-3, node-4, node-5, node-6, node-7 and 12 more',
+    );
+  });
+
+  it('counts and durations below their least value: empty or repeated selectors, zero timeouts', () => {
+    for (const [from, to, field] of [
+      ['indexes = [0]', 'indexes = []', 'roles.server.hosts.indexes'],
+      ['indexes = [0]', 'indexes = [0, 0]', 'roles.server.hosts.indexes[1]'],
+      ['indexes = [0]', 'indexes = [-1]', 'roles.server.hosts.indexes[0]'],
+      ['indexes = [0]', 'names = []', 'roles.server.hosts.names'],
+    ] as const) {
+      write(base.replace(from, to));
+      expect(errorOf(() => loadSystemFile(root, 'targets/s')).field).toBe(field);
+    }
+    write(`${base}[tasks.t]\nrole = "server"\ncommand = ["x"]\ntimeout = "0s"\n`);
+    const zero = errorOf(() => loadSystemFile(root, 'targets/s'));
+    expect(zero).toMatchObject({ field: 'tasks.t.timeout' });
+    expect(zero.problem).toContain('a duration above zero');
+    write(base.replace('start = ["x"]', 'start = ["x"]\nready = { port = 80, timeout = "00ms" }'));
+    expect(errorOf(() => loadSystemFile(root, 'targets/s')).field).toBe('roles.server.ready.timeout');
+    write(`${base}[tasks.t]\nrole = "sever"\ncommand = ["x"]\n`);
+    expect(errorOf(() => loadSystemFile(root, 'targets/s'))).toMatchObject({ field: 'tasks.t.role', problem: 'unknown role `sever` (did you mean `server`?); the roles are: server' });
   });
 });
 

@@ -1,6 +1,6 @@
 /** targets/<name>/system.toml: types, loading (validated against system.schema.json). */
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile } from '@labrig/core';
+import { ConfigError, didYouMean, loadConfigFile } from '@labrig/core';
 import schema from './system.schema.json' with { type: 'json' };
 
 export type EnvValue = string | { secret: string };
@@ -45,18 +45,22 @@ export function loadSystemFile(root: string, projectRoot: string): SystemFile {
   const file = `${projectRoot}/${SYSTEM_FILE}`;
   const sys = loadConfigFile<SystemFile>(join(root, file), schema, { displayPath: file });
   const roles = Object.keys(sys.roles);
+  const unknownRole = (field: string, r: string) => {
+    const guess = didYouMean(r, roles);
+    return new ConfigError(file, field, `unknown role \`${r}\`${guess ? ` (did you mean \`${guess}\`?)` : ''}; the roles are: ${roles.join(', ')}`, {
+      hint: guess ? `Replace \`${r}\` with \`${guess}\` in ${field} in ${file}.` : `Name one of the roles of [roles] (${roles.join(', ')}) in ${field} in ${file}, or add a role \`${r}\`.`,
+    });
+  };
   const checkRoles = (field: string, names: string[] | undefined) => {
     for (const [i, r] of (names ?? []).entries()) {
-      if (!roles.includes(r)) {
-        throw new ConfigError(file, `${field}[${i}]`, `unknown role \`${r}\`; the roles are: ${roles.join(', ')}`);
-      }
+      if (!roles.includes(r)) throw unknownRole(`${field}[${i}]`, r);
     }
   };
   sys.artifacts.forEach((a, i) => checkRoles(`artifacts[${i}].roles`, a.roles));
   sys.setup.forEach((s, i) => checkRoles(`setup[${i}].roles`, s.roles));
   checkRoles('status.roles', sys.status?.roles);
   for (const [name, t] of Object.entries(sys.tasks)) {
-    if (!roles.includes(t.role)) throw new ConfigError(file, `tasks.${name}.role`, `unknown role \`${t.role}\`; the roles are: ${roles.join(', ')}`);
+    if (!roles.includes(t.role)) throw unknownRole(`tasks.${name}.role`, t.role);
   }
   const reserved = ['build', 'push', 'setup', 'deploy', 'stop', 'status', 'logs', 'exec', 'teardown', 'experiment', 'experiment-status', 'results', 'collect', 'noop'];
   for (const name of Object.keys(sys.tasks)) {

@@ -34,7 +34,7 @@ export default async function execExecutor(raw: ExecExecutorOptions, context: Ex
   try {
     const o = normalizeOptions(raw);
     const cfg = loadLocalConfig(context.root, o.config);
-    const inventory = await localPlatform.inventory(cfg, platformContext(context.root));
+    const inventory = await localPlatform.inventory(cfg, platformContext(context.root, o.config));
     const mode = o.output as 'auto' | 'tty' | 'plain' | 'json';
     // Progress while it runs; each host's output, then the summary, once it is done.
     const { run, outputs } = await runCommand(context.root, cfg, inventory, { ...o, output: createRenderer(mode, { summary: false }) });

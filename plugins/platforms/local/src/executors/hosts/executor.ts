@@ -10,7 +10,7 @@ export { formatInventory };
 export default async function hostsExecutor(o: HostsExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
     const cfg = loadLocalConfig(context.root, o.config ?? DEFAULT_CONFIG_FILE);
-    const hosts = await localPlatform.inventory(cfg, platformContext(context.root));
+    const hosts = await localPlatform.inventory(cfg, platformContext(context.root, o.config ?? DEFAULT_CONFIG_FILE));
     console.log(o.json ? JSON.stringify(hosts, null, 2) : formatInventory(hosts));
     return { success: true };
   } catch (err) {
