@@ -104,6 +104,6 @@ describe('checkPlatformContract', () => {
     const e = await checkPlatformContract({ root, platform: 'missing' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ContractFailed);
     expect((e as ContractFailed).results[0]).toMatchObject({ name: 'loads with the contract shape', ok: false });
-    expect((e as ContractFailed).results[0]!.detail).toMatch(/ConfigError: .*cannot load the platform module "fixture-not-installed"/);
+    expect((e as ContractFailed).results[0]!.detail).toMatch(/ConfigError: configs\/platforms\/missing\/platform\.toml: platform: "fixture-not-installed" is not an installed platform plugin/);
   });
 });
