@@ -5,6 +5,7 @@ export * from './command-line.js';
 export * from './redact.js';
 export * from './secrets.js';
 export * from './output.js';
+export * from './interrupt.js';
 export * from './digest.js';
 export * from './options.js';
 export * from './events.js';

@@ -3,12 +3,13 @@
  * schema (as Nx would), build the executor context, register the bundled platform modules with
  * core's module loader, run the executor, turn its result into an exit status.
  *
+ * It installs core's interrupt handlers (a stop signal aborts the run in flight: ../../core/src/interrupt.ts).
  * First of all it installs core's output redaction (once per process): everything the executor,
  * the platform modules and Nx print from here on goes through the process-wide secret registry,
  * the same list the step logs and the journal are redacted with (docs/architecture.md, Secrets).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { flushOutput, installOutputRedaction, registerModules, reportError } from '@labrig/core';
+import { flushOutput, installInterruptHandlers, installOutputRedaction, interruptExitCode, registerModules, reportError } from '@labrig/core';
 import { parseOptions, type OptionsSchema } from './options.js';
 
 export type Executor = (options: Record<string, unknown>, context: ExecutorContext) => Promise<{ success: boolean }>;
@@ -43,8 +44,12 @@ export function executorContext(a: { root: string; project: string; projectRoot:
 /** Run one executor; resolves to the process exit status (0 success, 1 failure, 2 bad options). */
 export async function runExecutor(a: RunExecutorArgs): Promise<number> {
   installOutputRedaction();
+  // Ctrl-C (SIGINT), Nx ending the task (SIGTERM) or the terminal closing (SIGHUP) stop what runs
+  // on the hosts and journal it, instead of killing this process and orphaning remote commands.
+  installInterruptHandlers();
   try {
-    return await runRedacted(a);
+    const code = await runRedacted(a);
+    return code === 0 ? 0 : (interruptExitCode() ?? code);
   } finally {
     flushOutput(); // nothing held back is left when the caller exits (process.exit, or Nx ending the task)
   }

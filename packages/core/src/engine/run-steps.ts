@@ -29,6 +29,7 @@ import { createRunDir, markLatest } from '../journal/run-dir.js';
 import { LOCAL_HOST, LocalConnector } from '../local/connector.js';
 import { formatFailurePolicy, normalizeFailurePolicy, type FailurePolicy, type OutputMode } from '../options.js';
 import { addSecrets, secretRedactor } from '../secrets.js';
+import { withInterrupt } from '../interrupt.js';
 import { createRenderer } from '../render/create.js';
 import type { Renderer } from '../render/renderer.js';
 import { startAttempt, type AttemptOutcome } from './attempt.js';
@@ -192,12 +193,14 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
     stopped ??= reason;
     if (!runCtl.signal.aborted) runCtl.abort(new Aborted(reason));
   };
+  // The caller's signal, or the command being stopped (Ctrl-C, SIGTERM: ../interrupt.ts).
+  const outer = withInterrupt(options.signal);
   const onOuterAbort = (): void => {
-    const r: unknown = options.signal?.reason;
+    const r: unknown = outer.reason;
     stop(r instanceof Error && r.name !== 'AbortError' ? `interrupted (${r.message})` : 'interrupted');
   };
-  if (options.signal?.aborted) onOuterAbort();
-  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (outer.aborted) onOuterAbort();
+  else outer.addEventListener('abort', onOuterAbort, { once: true });
 
   const outputs: Record<string, Record<string, unknown>> = {};
   const results: HostStepResult[] = [];
@@ -391,7 +394,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
     });
   }
 
-  options.signal?.removeEventListener('abort', onOuterAbort);
+  outer.removeEventListener('abort', onOuterAbort);
   // Give abandoned work (timed out, aborted) a moment to wind down so its logs are complete.
   if (lingering.size > 0) {
     await Promise.race([Promise.allSettled([...lingering]), sleep(opts.abortGraceMs)]);

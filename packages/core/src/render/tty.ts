@@ -71,6 +71,8 @@ export function createTtyRenderer(opts: TtyRendererOptions = {}): Renderer {
     const listr = new Listr(tasks, {
       concurrent: true,
       exitOnError: false,
+      // listr2 would exit(127) on Ctrl-C; labrig's own handler (../interrupt.ts) aborts the run and journals its end.
+      registerSignalListeners: false,
       renderer: opts.listrRenderer ?? 'default',
       fallbackRenderer: 'simple',
       rendererOptions: { logger, collapseErrors: false, showErrorMessage: true, collapseSkips: false },

@@ -256,12 +256,14 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
                 : await collectHost(remote, rdir, join(partial, h.name), o.signal)),
             );
           } catch (e) {
+            // Stopped (Ctrl-C): not a failed collection. The run stays in flight; the next start collects it.
+            if (e instanceof Aborted || o.signal?.aborted) throw o.signal?.aborted ? new Aborted(`stopped while collecting ${r.id}`) : e;
             if (e instanceof CollectionFailed) problems.push(e.message);
-            else if (e instanceof Aborted || o.signal?.aborted) throw e;
             else problems.push(`${h.name}: collection failed: ${(e as Error).message.split('\n')[0]}`);
           }
         }),
       );
+      o.signal?.throwIfAborted();
       let sealed = alreadySealed;
       if (files.length && !alreadySealed) {
         await sealCollection(adir, partial).then(

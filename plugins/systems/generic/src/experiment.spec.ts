@@ -94,7 +94,7 @@ interface Session {
  * One `labrig-run ... experiment` process. With `kill`, SIGKILL it `delayMs` after the newest
  * session's journal first satisfies `when` (the journal is polled every 5 ms).
  */
-async function session(plan: string, args: string[] = [], kill?: { when: (ev: PlanEvent[]) => boolean; delayMs?: number }): Promise<Session> {
+async function session(plan: string, args: string[] = [], kill?: { when: (ev: PlanEvent[]) => boolean; delayMs?: number; signal?: 'SIGKILL' | 'SIGINT' }): Promise<Session> {
   const child: ResultPromise = execa(process.execPath, [bin, '@labrig/system-generic:experiment', 'demo', 'targets/demo', `--plan=${plan}`, '--output=plain', ...args], {
     cwd: root,
     all: true,
@@ -111,7 +111,7 @@ async function session(plan: string, args: string[] = [], kill?: { when: (ev: Pl
         const all = eventsOf(plan);
         if (all.filter((e) => e.type === 'session-start').length > before && kill.when(sessionEvents(plan))) {
           if (kill.delayMs) await new Promise((r) => setTimeout(r, kill.delayMs));
-          killed = child.kill('SIGKILL');
+          killed = child.kill(kill.signal ?? 'SIGKILL');
           return;
         }
         await new Promise((r) => setTimeout(r, 5));
@@ -119,7 +119,7 @@ async function session(plan: string, args: string[] = [], kill?: { when: (ev: Pl
     })();
   }
   const r = await child;
-  return { exitCode: r.exitCode, killed: killed || r.signal === 'SIGKILL', out: String(r.all ?? '') };
+  return { exitCode: r.exitCode, killed: killed || r.signal === 'SIGKILL' || r.signal === 'SIGINT', out: String(r.all ?? '') };
 }
 
 /** Every stored file of the plan (run folders only) -> sha256. */
@@ -268,6 +268,28 @@ describe('an experiment plan on the demo', { timeout: 240_000 }, () => {
     const s5 = await session('sweep');
     expect(s5.exitCode).toBe(0);
     expect(sessionEvents('sweep').map((e) => e.type)).toEqual(['session-start', 'session-end']);
+  });
+
+  it('Ctrl-C during a run and during a collection: the session stops (exit 130), no run is marked failed, the next session finishes each run once', async () => {
+    writeFileSync(join(root, 'configs/experiments/sweep-int.toml'), PLAN('sweep-int', 'clients = [1, 4]\nvalue_size = [64]'));
+    // 1. Ctrl-C while the first run runs on its hosts.
+    const s1 = await session('sweep-int', [], { when: (ev) => ev.some((e) => e.type === 'run-start'), delayMs: 200, signal: 'SIGINT' });
+    expect(s1.exitCode, s1.out.slice(-2000)).toBe(130);
+    // 2. Ctrl-C during collections, at moments spread over the fetch (each session collects what the one before left in flight).
+    for (const delayMs of [0, 10, 25, 50]) {
+      const s2 = await session('sweep-int', [], { when: (ev) => ev.some((e) => e.type === 'collect-start'), delayMs, signal: 'SIGINT' });
+      if (s2.exitCode === 0) break; // the sweep ended before the signal
+      expect(s2.exitCode, s2.out.slice(-2000)).toBe(130);
+    }
+    const all = eventsOf('sweep-int');
+    expect(all.filter((e) => e.type === 'run-failed'), 'a stop is not a failure').toEqual([]);
+    // 3. To the end: every run done exactly once, attempt 1 (nothing was run again).
+    const s3 = await session('sweep-int');
+    expect(s3.exitCode, s3.out.slice(-3000)).toBe(0);
+    const done = eventsOf('sweep-int').filter((e): e is Extract<PlanEvent, { type: 'run-done' }> => e.type === 'run-done');
+    expect(done.map((d) => `${d.run}@${d.attempt}`).sort()).toEqual([...new Set(done.map((d) => `${d.run}@1`))].sort());
+    expect(new Set(done.map((d) => d.run)).size).toBe(4);
+    expect(eventsOf('sweep-int').filter((e) => e.type === 'run-failed')).toEqual([]);
   });
 
   it('results: one CSV row per run with parameters and metrics, SVG and PNG plots, the HTML report', async () => {

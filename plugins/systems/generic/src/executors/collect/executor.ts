@@ -1,6 +1,6 @@
 /** collect: fetch and verify the runs that finished on their hosts but were not collected (labrig was stopped). */
 import type { ExecutorContext } from '@nx/devkit';
-import { reportError } from '@labrig/core';
+import { interruptSignal, reportError } from '@labrig/core';
 import { loadPlan, runPlan } from '@labrig/experiments';
 import { openSystem } from '../../context.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
@@ -19,6 +19,7 @@ export default async function collectExecutor(o: ExperimentOptions, context: Exe
     const r = await runPlan({
       root: context.root,
       plan,
+      signal: interruptSignal(), // Ctrl-C: stop between runs; runs in flight are collected next time
       target: experimentTarget(ctx, connector, { overrides: { output: 'plain' }, output: 'plain' }),
       collectOnly: true,
       ...(o.only ? { only: o.only } : {}),

@@ -3,7 +3,7 @@
  * interrupted labrig left), collect and verify, then write the CSV, plots and HTML report.
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
 import { loadPlan, runPlan, writeResults } from '@labrig/experiments';
 import { openSystem } from '../../context.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
@@ -29,6 +29,7 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
     const r = await runPlan({
       root: context.root,
       plan,
+      signal: interruptSignal(), // Ctrl-C: stop between runs; runs in flight are collected next time
       target: experimentTarget(ctx, connector, { overrides, output: overrides.output }),
       ...(o.only ? { only: o.only } : {}),
       rerunFailed: !!o.rerunFailed,

@@ -1,0 +1,85 @@
+/**
+ * Stopping a command (Ctrl-C from the terminal, SIGTERM from Nx ending its task, SIGHUP when the
+ * terminal closes): once handlers are installed (by the runner, for every labrig command), the
+ * first such signal aborts what is running instead of killing the process. The engine aborts every
+ * attempt in flight (remote commands are signalled, not orphaned), journals the run's end and
+ * prints its summary; an experiment stops between runs and leaves runs in flight to be collected
+ * on the next start. A second SIGINT or SIGTERM (a second later), or `graceMs` after the first signal, exits at
+ * once (status 128 + the first signal's number), so a command that does not watch the signal
+ * still ends.
+ */
+import { constants } from 'node:os';
+
+const KEY = Symbol.for('labrig.interrupt');
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+interface InterruptState {
+  ctl: AbortController;
+  installed: boolean;
+  /** The signal received first, if any, and when. */
+  received?: NodeJS.Signals;
+  at?: number;
+}
+
+/** One state per process, shared by every copy of core loaded in it. */
+function state(): InterruptState {
+  const g = globalThis as { [KEY]?: InterruptState };
+  return (g[KEY] ??= { ctl: new AbortController(), installed: false });
+}
+
+/** Aborted when the command is asked to stop (never, unless handlers are installed). */
+export function interruptSignal(): AbortSignal {
+  return state().ctl.signal;
+}
+
+/** The exit status of a command stopped by a signal (130 for SIGINT), or undefined if none came. */
+export function interruptExitCode(): number | undefined {
+  const s = state().received;
+  return s === undefined ? undefined : 128 + (constants.signals[s] ?? 2);
+}
+
+/** `signal` and the process's interrupt signal as one (either aborts it). */
+export function withInterrupt(signal: AbortSignal | undefined): AbortSignal {
+  return signal ? AbortSignal.any([signal, interruptSignal()]) : interruptSignal();
+}
+
+export interface InterruptOptions {
+  /** After the first signal, exit at once when the command has not ended within this. Default 10 s. */
+  graceMs?: number;
+  /** Where the notice goes. Default stderr. */
+  write?: (text: string) => void;
+  /** How the process ends on a second signal or after the grace period. Default process.exit. */
+  exit?: (code: number) => void;
+}
+
+/** Install the handlers (once per process; later calls do nothing). */
+export function installInterruptHandlers(o: InterruptOptions = {}): void {
+  const s = state();
+  if (s.installed) return;
+  s.installed = true;
+  const write = o.write ?? ((t: string) => void process.stderr.write(t));
+  const exit = o.exit ?? ((code: number) => process.exit(code));
+  const on = (sig: NodeJS.Signals): void => {
+    if (s.ctl.signal.aborted) {
+      // A second Ctrl-C or SIGTERM: now. Not SIGHUP, which is what the terminal going away sends
+      // (Nx closes the task's pseudo-terminal when it stops it), and not a signal within a second
+      // of the first: Nx stopping a task sends SIGINT and SIGTERM together. The stop goes on,
+      // bounded by the grace period.
+      if (sig !== 'SIGHUP' && Date.now() - s.at! > 1000) exit(interruptExitCode() ?? 130);
+      return;
+    }
+    s.received = sig;
+    s.at = Date.now();
+    // The terminal may be gone (or go while stopping): a failed write must not end the process
+    // before the journal has the run's end.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    try {
+      write(`\n✖ ${sig}: stopping; commands on the hosts are being stopped (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)\n`);
+    } catch {
+      /* the terminal is gone (SIGHUP) */
+    }
+    s.ctl.abort(new Error(sig));
+    setTimeout(() => exit(interruptExitCode() ?? 130), o.graceMs ?? 10_000).unref();
+  };
+  for (const sig of SIGNALS) process.on(sig, () => on(sig));
+}
