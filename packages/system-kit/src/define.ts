@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
 import type { Host, RunResult } from '@labrig/core';
-import { ConfigError, OptionError, addSecrets, listPlatforms, loadConfigFile, loadPlatform, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { ConfigError, OptionError, addSecrets, listPlatforms, loadConfigFile, loadPlatform, parseDuration, parseFailurePolicy, reportError, listNames } from '@labrig/core';
 import { formatPlan, printHostOutputs, runPlanned, type PlanContext, type RunOverrides } from './steps/interpret.js';
 import type { PlannedStep } from './steps/plan.js';
 
@@ -90,7 +90,7 @@ export async function openCodeSystem<Cfg>(def: SystemDefinition<Cfg>, root: stri
 export function firstHosts(inventory: Host[], n: number | undefined, where: { file: string; field: string } | { option: string }): Host[] {
   if (n === undefined) return inventory;
   if (!Number.isInteger(n) || n < 1 || n > inventory.length) {
-    const want = `a whole number from 1 to ${inventory.length} (the platform has ${inventory.length} host${inventory.length === 1 ? '' : 's'}: ${inventory.map((h) => h.name).join(', ')})`;
+    const want = `a whole number from 1 to ${inventory.length} (the platform has ${inventory.length} host${inventory.length === 1 ? '' : 's'}: ${listNames(inventory.map((h) => h.name))})`;
     if ('option' in where) throw new OptionError(where.option, n, want);
     throw new ConfigError(where.file, where.field, `${n} is not ${want}`);
   }

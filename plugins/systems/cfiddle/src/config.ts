@@ -1,6 +1,6 @@
 /** targets/<name>/system.toml of a CFiddle deployment: its type, the checks the schema cannot make, the roles. */
 import type { Host } from '@labrig/core';
-import { ConfigError, parseDuration } from '@labrig/core';
+import { parseDuration, ConfigError, didYouMean, listNames } from '@labrig/core';
 import type { SystemDefinition } from '@labrig/system-kit';
 import schema from './system.schema.json' with { type: 'json' };
 
@@ -63,7 +63,13 @@ export const cfiddleSystem: SystemDefinition<CfiddleConfig> = {
     let head = inventory.find((h) => h.roles.includes('leader')) ?? inventory[0]!;
     if (cfg.head !== undefined) {
       const named = inventory.find((h) => h.name === cfg.head);
-      if (!named) throw new ConfigError(file, 'head', `${JSON.stringify(cfg.head)} is not a host of the platform (${inventory.map((h) => h.name).join(', ')})`);
+      if (!named) {
+        const names = inventory.map((h) => h.name);
+        const guess = didYouMean(cfg.head, names);
+        throw new ConfigError(file, 'head', `${JSON.stringify(cfg.head)} is not a host of the platform${guess ? ` (did you mean "${guess}"?)` : ''}; hosts: ${listNames(names)}`, {
+          hint: `Set head to ${guess ? `"${guess}"` : 'one of the hosts'} in ${file}, or remove it (the leader, else the first host, is the head).`,
+        });
+      }
       head = named;
     }
     const others = inventory.filter((h) => h.name !== head.name);
