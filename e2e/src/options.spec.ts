@@ -8,7 +8,7 @@
  *
  * The seed is random per run and printed with every failure; `FUZZ_SEED=<n>` replays a run.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down } from '@labrig/testbed';
@@ -69,6 +69,8 @@ beforeAll(async () => {
   ws = createE2eWorkspace('e2e-options-');
   tbDir = testbedDir('options');
   ws.write('configs/platforms/fz/platform.toml', localPlatformFile({ dir: tbDir, hosts: 2, addressBase: '127.0.133.0', port: 2460, extra: ['[run]', 'timeout = "1m"'] }));
+  // A second platform named `local` (never started): the one Nx used to fall back to for an unknown -c.
+  ws.write('configs/platforms/local/platform.toml', localPlatformFile({ dir: join(tbDir, 'never-started'), hosts: 1, addressBase: '127.0.133.64', port: 2461 }));
   ws.write('targets/fzsys/system.toml', ['system = "@labrig/system-generic"', 'sources = []', '[build]', `command = ["sh", "-c", 'mkdir -p "$0" && : > "$0/x"', "{out}"]`, 'outputs = ["x"]', '[roles.main]', 'hosts = { indexes = [0, 1] }', ''].join('\n'));
   const up = await ws.nx(['run', 'fz:up']);
   if (up.exitCode !== 0) throw new Error(`nx run fz:up failed:\n${up.all}`);
@@ -134,6 +136,17 @@ describe(`options through the real nx CLI, byte for byte (FUZZ_SEED=${SEED})`, (
       ['tb-0', 'tb-1'],
     );
     expect(n).toBe(RUNS * PER_RUN * 2);
+  });
+
+  it('a mistyped or missing -c runs nothing anywhere: the error names the platforms (Nx would run an unknown configuration as the default one)', async () => {
+    const runs = () => (existsSync(join(ws.dir, '.labrig/runs')) ? readdirSync(join(ws.dir, '.labrig/runs')).length : 0);
+    const before = runs();
+    for (const args of [['-c', 'fzz'], []]) {
+      const res = await ws.nx(['run', 'fzsys:exec', ...args, '--cmd=true']);
+      expect(res.exitCode, res.all.slice(-2000)).not.toBe(0);
+      expect(res.all).toContain('✖ option --configuration: not given, expected the platform to run on, one of: fz | local (e.g. -c local;');
+    }
+    expect(runs()).toBe(before);
   });
 
   it('a fixed option and a typed one that clash: the typed one wins, and the target definition cannot be replaced', async () => {

@@ -57,7 +57,7 @@ export class OptionError extends LabrigError {
   readonly code = 'OPTION';
   readonly option: string;
   constructor(option: string, value: unknown, expected: string) {
-    super(`option --${option}: got ${JSON.stringify(value)}, expected ${expected}`, {
+    super(`option --${option}: ${value === undefined ? 'not given' : `got ${JSON.stringify(value)}`}, expected ${expected}`, {
       hint: `Pass --${option} as ${expected}.`,
     });
     this.option = option;

@@ -6,13 +6,12 @@ describe('runnerTarget', () => {
     const t = runnerTarget('@labrig/system-generic:task', 'targets/demo', {
       options: { task: 'load', dryRun: true },
       configurations: { local: { platform: 'local' }, 'my lab': { platform: `it's "$HOME" $(id) \`x\`` } },
-      defaultConfiguration: 'local',
     });
     expect(t.executor).toBe('@labrig/runner:run');
     expect(t.options).toEqual({ executor: '@labrig/system-generic:task', projectRoot: 'targets/demo', args: ['--task=load', '--dry-run=true'] });
     // No quoting anywhere: the values are array elements, never shell text.
     expect(t.configurations).toEqual({ local: { args: ['--platform=local'] }, 'my lab': { args: [`--platform=it's "$HOME" $(id) \`x\``] } });
-    expect(t.defaultConfiguration).toBe('local');
+    expect(t.defaultConfiguration).toBeUndefined();
   });
 
   it('keeps a project root with spaces as it is', () => {

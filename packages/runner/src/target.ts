@@ -15,7 +15,6 @@ export interface RunnerTargetOptions {
   options?: Record<string, string | number | boolean>;
   /** Nx configuration name -> options it sets (`{ local: { platform: 'local' } }`). */
   configurations?: Record<string, Record<string, string | number | boolean>>;
-  defaultConfiguration?: string;
 }
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -33,6 +32,5 @@ export function runnerTarget(executor: string, projectRoot: string, t: RunnerTar
     ...(t.configurations
       ? { configurations: Object.fromEntries(Object.entries(t.configurations).map(([name, o]) => [name, { args: optionArgs(o) }])) }
       : {}),
-    ...(t.defaultConfiguration ? { defaultConfiguration: t.defaultConfiguration } : {}),
   };
 }

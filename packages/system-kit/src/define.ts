@@ -44,7 +44,11 @@ export function runOverrides(o: CommonOptions): RunOverrides {
 export function requirePlatformName(root: string, platform: string | undefined): string {
   if (platform) return platform;
   const known = listPlatforms(root);
-  throw new OptionError('configuration', platform, `a platform: ${known.length ? known.join(' | ') : '(none configured under configs/platforms/)'} (e.g. --configuration=${known[0] ?? 'local'})`);
+  throw new OptionError(
+    'configuration',
+    platform,
+    `the platform to run on, one of: ${known.length ? known.join(' | ') : '(none configured under configs/platforms/)'} (e.g. -c ${known.includes('local') ? 'local' : (known[0] ?? 'local')}; Nx drops a -c that names no configured platform)`,
+  );
 }
 
 /** The system's name: its target folder's name. */

@@ -61,7 +61,7 @@ describe('the one system entry', () => {
       configurations: { cloud: { args: ['--platform=cloud'] }, lab: { args: ['--platform=lab'] } },
       dependsOn: ['build'],
     });
-    expect(t['deploy']!.defaultConfiguration).toBeUndefined(); // no `local` platform here
+    expect(t['deploy']!.defaultConfiguration).toBeUndefined(); // never: Nx would run a mistyped -c as the default
     expect(t['report']!.configurations).toBeUndefined();
     expect(t['load']!.options).toEqual({ executor: '@x/system-kv:task', projectRoot: 'targets/kv', args: ['--task=load'] });
     expect(t['noop']!.executor).toBe('nx:noop');

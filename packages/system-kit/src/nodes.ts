@@ -71,8 +71,10 @@ export function readSystemMeta(root: string, module: string): SystemMeta | undef
 
 /** The project's targets from its plugin's declaration. */
 export function systemTargets(module: string, meta: SystemMeta, project: string, projectRoot: string, platforms: string[], doc: Peek): Record<string, TargetConfiguration> {
+  // One configuration per platform and no default one: Nx runs an unknown `-c` as the default
+  // configuration, so a typo (`-c cloudlb`) would silently deploy somewhere else. Without a
+  // default, it reaches the executor without a platform, which says so and names the platforms.
   const configurations = Object.fromEntries(platforms.map((p) => [p, { platform: p }]));
-  const defaultConfiguration = platforms.includes('local') ? 'local' : undefined;
   const sources = Array.isArray(doc.sources) ? (doc.sources as string[]) : ['src/**/*'];
   const make = (name: string, t: DeclaredSystemTarget, options: Record<string, string> = {}): TargetConfiguration => {
     const metadata = { description: t.description ?? name, technologies: ['labrig'] };
@@ -92,7 +94,7 @@ export function systemTargets(module: string, meta: SystemMeta, project: string,
     return {
       ...runnerTarget(`${module}:${t.executor ?? name}`, projectRoot, {
         options,
-        ...(t.platform ? { configurations, ...(defaultConfiguration ? { defaultConfiguration } : {}) } : {}),
+        ...(t.platform ? { configurations } : {}),
       }),
       cache: false,
       ...dependsOn,

@@ -133,7 +133,7 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     expect(t['setup']?.dependsOn).toBeUndefined();
     for (const name of ['deploy', 'push', 'setup']) {
       expect(t[name]?.configurations).toEqual({ local: { args: ['--platform=local'] } });
-      expect(t[name]?.defaultConfiguration).toBe('local');
+      expect(t[name]?.defaultConfiguration).toBeUndefined(); // a mistyped -c must not run on local
     }
     expect(t['build']?.cache).toBe(true);
     expect(t['build']?.outputs).toEqual(['{workspaceRoot}/dist/{projectRoot}']);
@@ -145,19 +145,19 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     // A system depends on its plugins (implicit edges from the generic plugin's createDependencies).
     expect(projects.graph.dependencies['demo']?.map((d) => d.target).sort()).toEqual(['platform-local', 'system-generic']);
 
-    // The task graph of deploy, with the default configuration filled in.
+    // The task graph of deploy (no configuration: none is the default, the platform must be named).
     await nx('graph', '--targets=deploy', `--file=${join(root, '.nx/tasks.json')}`);
     const tasks = (JSON.parse(readFileSync(join(root, '.nx/tasks.json'), 'utf8')) as GraphFile).tasks!;
-    expect(tasks.dependencies['demo:deploy:local']?.slice().sort()).toEqual(['demo:build', 'demo:push:local', 'demo:setup:local']);
-    expect(tasks.dependencies['demo:push:local']).toEqual(['demo:build']);
-    expect(tasks.dependencies['demo:setup:local']).toEqual([]);
-    expect(tasks.dependencies['other:deploy:local']?.slice().sort()).toEqual(['other:build', 'other:push:local', 'other:setup:local']);
+    expect(tasks.dependencies['demo:deploy']?.slice().sort()).toEqual(['demo:build', 'demo:push', 'demo:setup']);
+    expect(tasks.dependencies['demo:push']).toEqual(['demo:build']);
+    expect(tasks.dependencies['demo:setup']).toEqual([]);
+    expect(tasks.dependencies['other:deploy']?.slice().sort()).toEqual(['other:build', 'other:push', 'other:setup']);
 
-    // `nx run --graph=<file>` writes the same task graph and runs nothing.
+    // `nx run -c local --graph=<file>` writes the task graph with the configuration and runs nothing.
     await nx('run', 'demo:deploy', '-c', 'local', `--graph=${join(root, '.nx/run.json')}`);
     const run = (JSON.parse(readFileSync(join(root, '.nx/run.json'), 'utf8')) as GraphFile).tasks!;
     expect(run.dependencies).toEqual({
-      'demo:deploy:local': tasks.dependencies['demo:deploy:local'],
+      'demo:deploy:local': ['demo:build', 'demo:push:local', 'demo:setup:local'],
       'demo:build': [],
       'demo:push:local': ['demo:build'],
       'demo:setup:local': [],
