@@ -8,7 +8,7 @@ const schema: OptionsSchema = {
     dryRun: { type: 'boolean', default: false },
     output: { type: 'string', enum: ['auto', 'tty', 'plain', 'json'], default: 'auto' },
     concurrency: { type: 'integer', minimum: 1 },
-    timeout: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' },
+    timeout: { type: 'string', pattern: '^0*[1-9][0-9]*(ms|s|m|h)$' },
     cmd: { type: 'string' },
   },
 };
@@ -51,7 +51,8 @@ describe('parseOptions', () => {
     expect(optionError(['--output=fancy']).message).toMatch(/--output: got "fancy", expected one of auto \| tty \| plain \| json/);
     expect(optionError(['--concurrency=2.5']).option).toBe('concurrency');
     expect(optionError(['--concurrency=0']).message).toContain('>= 1');
-    expect(optionError(['--timeout=10 minutes']).message).toContain('^[0-9]+(ms|s|m|h)$');
+    expect(optionError(['--timeout=10 minutes']).message).toBe('option --timeout: got "10 minutes", expected a duration above zero (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h)');
+    expect(optionError(['--timeout=0s']).message).toContain('expected a duration above zero');
     expect(optionError(['--dry-run=maybe']).option).toBe('dry-run');
   });
 

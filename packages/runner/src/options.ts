@@ -18,6 +18,8 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 function expectedOf(p: NonNullable<OptionsSchema['properties']>[string] | undefined): string {
   if (!p) return 'a known option';
   if (p.enum) return `one of ${p.enum.map(String).join(' | ')}`;
+  // Durations (`^0*[1-9][0-9]*(ms|s|m|h)$`) in words, as config errors say them.
+  if (p.pattern?.includes('(ms|s|m|h)')) return `a duration${new RegExp(p.pattern).test('0s') ? '' : ' above zero'} (a whole number and ms, s, m or h, e.g. 500ms, 30s, 5m, 1h)`;
   if (p.pattern) return `a ${p.type ?? 'value'} matching ${p.pattern}`;
   if (p.type === 'integer') return `a whole number${p.minimum !== undefined ? ` >= ${p.minimum}` : ''}`;
   return `a ${p.type ?? 'value'}`;
