@@ -1,7 +1,8 @@
 /** The one `[roles]` rule every platform applies (checkRoles / assignRoles). */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@labrig/core';
-import { assignRoles, checkRoles, listHostNames, platformFileOfContext } from './common.js';
+import { listNames } from '@labrig/core';
+import { assignRoles, checkRoles, platformFileOfContext } from './common.js';
 
 const FILE = 'configs/platforms/lab/platform.toml';
 const errorOf = (f: () => unknown): ConfigError => {
@@ -34,8 +35,8 @@ describe('[roles] naming hosts', () => {
     const known = Array.from({ length: 40 }, (_, i) => `node-${i}`);
     const e = errorOf(() => checkRoles({ leader: ['node-40'] }, known, FILE));
     expect(e.problem).toBe('names "node-40" (did you mean "node-0"?), not a host of this platform; known hosts: node-0, node-1, node-2, node-3, node-4, node-5, node-6, node-7 and 32 more');
-    expect(listHostNames(known.slice(0, 8))).toBe(known.slice(0, 8).join(', '));
-    expect(listHostNames(known.slice(0, 9))).toBe(`${known.slice(0, 8).join(', ')} and 1 more`);
+    expect(listNames(known.slice(0, 8))).toBe(known.slice(0, 8).join(', '));
+    expect(listNames(known.slice(0, 9))).toBe(`${known.slice(0, 8).join(', ')} and 1 more`);
   });
 
   it('names that may still appear (mayAppear) and names of hosts not listed now (alsoKnown) are accepted', () => {

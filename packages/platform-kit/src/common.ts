@@ -77,11 +77,6 @@ export function platformFileOfContext(ctx: PlatformContext): string {
   return platformFileOf(basename(ctx.stateDir));
 }
 
-/** `a, b, c` — at most 8 host names, then `and N more` (core's listNames). */
-export function listHostNames(names: readonly string[]): string {
-  return listNames(names);
-}
-
 export interface CheckRolesOptions {
   /** Names that are not hosts now but may become ones (e.g. Slurm compute nodes): not errors. */
   mayAppear?: (name: string) => boolean;
@@ -103,7 +98,7 @@ export function checkRoles(roles: Record<string, readonly string[]>, known: read
     const guesses = unknown.map((n) => [n, didYouMean(n, known)] as const);
     const named = guesses.map(([n, g]) => `"${n}"${g ? ` (did you mean "${g}"?)` : ''}`).join(', ');
     const of = opts.of ?? 'this platform';
-    const problem = `names ${named}, ${unknown.length === 1 ? 'not a host' : 'not hosts'} of ${of}; known hosts: ${listHostNames(known)}`;
+    const problem = `names ${named}, ${unknown.length === 1 ? 'not a host' : 'not hosts'} of ${of}; known hosts: ${listNames(known)}`;
     const hint = guesses.every(([, g]) => g !== undefined)
       ? `Replace ${guesses.map(([n, g]) => `"${n}" with "${g}"`).join(', ')} in ${field} in ${file}.`
       : `Name only hosts of ${of} in ${field} in ${file}, or remove ${unknown.length === 1 ? `"${unknown[0]}"` : 'the unknown names'}.`;

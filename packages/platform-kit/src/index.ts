@@ -4,7 +4,6 @@ export {
   createSshPool,
   filterHosts,
   formatInventory,
-  listHostNames,
   platformFileOfContext,
   resolveFromRoot,
   rolesFor,
