@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readMetrics } from './metrics.js';
 import type { Plan } from './plan/load.js';
-import { attemptDir, foldEvents, planDir, readPlanEvents } from './store/run-store.js';
+import { attemptDir, foldEvents, planDir, readPlanEvents, type PlanEvent } from './store/run-store.js';
 import type { RunRow } from './types.js';
 
-export async function planRows(root: string, plan: Plan): Promise<{ rows: RunRow[]; problems: string[] }> {
-  const states = foldEvents(await readPlanEvents(root, plan.name));
+/** `events`: a journal read elsewhere (a coordinator's); metrics are then read only where `root` holds the run. */
+export async function planRows(root: string, plan: Plan, events?: readonly PlanEvent[]): Promise<{ rows: RunRow[]; problems: string[] }> {
+  const states = foldEvents(events ?? (await readPlanEvents(root, plan.name)));
   const problems: string[] = [];
   const rows = plan.runs.map((r): RunRow => {
     const s = states.get(r.id);

@@ -170,6 +170,9 @@ export async function openClient(o: OpenClientOptions): Promise<ClientType> {
     }
     try {
       client.connect(cfg);
+      // Small writes go out at once: without ssh2's native crypto (a bundled coordinator) a packet is
+      // two writes, and Nagle + delayed ACK would hold the second for ~40 ms on every request.
+      client.setNoDelay(true);
     } catch (e) {
       settle(e);
     }

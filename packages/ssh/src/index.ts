@@ -25,3 +25,15 @@ export {
 } from './known-hosts.js';
 export type { HostKeyPolicy, KnownHostLine, HostKeyCheck } from './known-hosts.js';
 export { mapConnectError } from './errors-map.js';
+export {
+  DEPLOY_KEYS_DIR,
+  REMOTE_KEYS_DIR,
+  ensureDeployKey,
+  deleteDeployKey,
+  authorizeDeployKey,
+  placeDeployKey,
+  revokeDeployKey,
+  deployKeyMarker,
+  remoteDeployKeyFile,
+} from './deploy-key.js';
+export type { DeployKey } from './deploy-key.js';

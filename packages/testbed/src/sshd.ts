@@ -57,7 +57,8 @@ export function renderConfig(host: TestbedHost, authorizedKeysFile: string): str
     'PubkeyAuthentication yes',
     'PermitRootLogin no',
     `AllowUsers ${host.user}`,
-    `AuthorizedKeysFile ${quote(authorizedKeysFile)}`,
+    // The testbed's key for every host, then the user's own file (where labrig's deployment key goes).
+    `AuthorizedKeysFile ${quote(authorizedKeysFile)} .ssh/authorized_keys`,
     'StrictModes no',
     'UseDNS no',
     'PrintMotd no',

@@ -22,6 +22,7 @@ import {
   openPlanJournal,
   readPlanEvents,
   sealCollection,
+  storeId,
   writeOnce,
   type PlanEvent,
   type RunState,
@@ -57,6 +58,8 @@ export interface RunPlanOptions {
   collectOnly?: boolean;
   output?: 'auto' | 'tty' | 'plain' | 'json';
   signal?: AbortSignal;
+  /** When aborted, no new run is started; runs in flight finish and are collected (`--stop`). */
+  drain?: AbortSignal;
   /** Poll interval while a run is in progress on its hosts. */
   pollMs?: number;
   log?: (line: string) => void;
@@ -106,6 +109,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
   const states = foldEvents(await readPlanEvents(root, plan.name));
   const work = selectRuns(plan, states, o);
   const journal = await openPlanJournal(root, plan.name);
+  const owner = await storeId(root, plan.name);
   const append = async (e: PlanEvent, durable = true) => {
     journal.append(e);
     if (durable) await journal.flush();
@@ -144,7 +148,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
     const version = work.length ? await target.version() : {};
 
     const worker = async (slot: number) => {
-      for (let r = queue.shift(); r; r = queue.shift()) {
+      for (let r = o.drain?.aborted ? undefined : queue.shift(); r; r = o.drain?.aborted ? undefined : queue.shift()) {
         o.signal?.throwIfAborted();
         const hosts = setsOf(r.task)[slot]!;
         const t0 = Date.now();
@@ -203,7 +207,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
         hosts.map(async (h) => {
           const remote = await target.connect(h);
           const argv = target.taskArgv(r.task, h, hosts, r.params, { id: r.id, dir: rdir });
-          await startRemoteRun(remote, { dir: rdir, argv, env, collect: plan.collect, ...(o.signal ? { signal: o.signal } : {}) });
+          await startRemoteRun(remote, { dir: rdir, argv, env, collect: plan.collect, owner, ...(o.signal ? { signal: o.signal } : {}) });
         }),
       );
       const verdict = await finishAttempt(r, attempt, hosts, false);
@@ -222,8 +226,8 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
         hosts.map(async (h) => {
           const remote = await target.connect(h);
           const st = o.collectOnly
-            ? await remoteRunState(remote, rdir, o.signal)
-            : await waitRemoteRun(remote, rdir, { timeoutMs: plan.timeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+            ? await remoteRunState(remote, rdir, o.signal, owner)
+            : await waitRemoteRun(remote, rdir, { timeoutMs: plan.timeoutMs, owner, ...(o.pollMs ? { pollMs: o.pollMs } : {}), ...(o.signal ? { signal: o.signal } : {}) });
           if (st.state === 'exited') {
             exits[h.name] = st.exitCode;
             if (st.exitCode !== 0) problems.push(`${h.name}: the task exited with status ${st.exitCode}`);

@@ -33,6 +33,15 @@ export interface PlanFile {
   metrics?: { file: string; format: 'json' | 'jsonl'; fields: Record<string, MetricField> };
   experiments?: { name: string; description?: string; task?: string; repeats?: number; settings?: Params; sweep?: Record<string, ParamValue[]>; points?: Params[] }[];
   results?: ResultSpec[];
+  coordinator?: string | CoordinatorSettings;
+}
+
+/** `coordinator = ...` of a plan: where the sweep runs when the laptop hands it over. */
+export interface CoordinatorSettings {
+  host: string;
+  node?: string;
+  nodeDist?: string;
+  minFree?: string;
 }
 
 export interface Plan {
@@ -50,6 +59,7 @@ export interface Plan {
   runs: RunSpec[];
   /** Every parameter name a run has. */
   paramNames: string[];
+  coordinator?: CoordinatorSettings;
 }
 
 /** The plan files of the workspace (names). */
@@ -159,6 +169,7 @@ export function loadPlan(root: string, ref: string): Plan {
     results: p.results ?? [],
     runs,
     paramNames,
+    ...(p.coordinator !== undefined ? { coordinator: typeof p.coordinator === 'string' ? { host: p.coordinator } : p.coordinator } : {}),
   };
 }
 

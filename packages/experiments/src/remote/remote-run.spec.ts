@@ -2,7 +2,7 @@
  * Detached runs and their collection, for real, on this machine through core's LocalConnector
  * (the same shell scripts an SSH host runs; the SSH path is covered by the generic plugin's e2e).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,21 @@ describe('a run detached on its host', () => {
     expect(sums.missing).toEqual(['missing-*.log']);
     // No file in the run folder holds the secret's value except the command's own output.
     expect(readFileSync(join(home, dir, 'SHA256SUMS'), 'utf8')).not.toContain('sekret');
+  });
+
+  it('a folder another result store started is not this run: it reads as missing, and a start moves it aside', async () => {
+    const dir = remoteRunDir('plan', 'owned', 1);
+    const argv = (word: string) => ['sh', '-c', `echo ${word}`];
+    expect(await startRemoteRun(remote, { dir, argv: argv('first'), collect: [], owner: 'store-a' })).toBe(true);
+    expect(await waitRemoteRun(remote, dir, { timeoutMs: 10_000, pollMs: 50, owner: 'store-a' })).toEqual({ state: 'exited', exitCode: 0 });
+    expect(await remoteRunState(remote, dir, undefined, 'store-b')).toEqual({ state: 'missing' });
+    expect(await startRemoteRun(remote, { dir, argv: argv('first'), collect: [], owner: 'store-a' })).toBe(false); // its own: already started
+    expect(await startRemoteRun(remote, { dir, argv: argv('second'), collect: [], owner: 'store-b' })).toBe(true);
+    expect(await waitRemoteRun(remote, dir, { timeoutMs: 10_000, pollMs: 50, owner: 'store-b' })).toEqual({ state: 'exited', exitCode: 0 });
+    expect(readFileSync(join(home, dir, 'stdout'), 'utf8')).toBe('second\n');
+    const aside = readdirSync(join(home, dir, '..')).filter((d) => d.startsWith('attempt-1.other-'));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(home, dir, '..', aside[0]!, 'stdout'), 'utf8')).toBe('first\n');
   });
 
   it('collection fails naming a pattern that matched nothing', async () => {

@@ -21,6 +21,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Globs relative to the run folder (validated by the plan schema: no quotes, spaces or $). */
   collect: readonly string[];
+  /**
+   * The result store starting the run (its store id). A folder on the host that another store
+   * started (a store deleted and made again, a coordinator's store) is not this run: it is moved
+   * aside (`attempt-<n>.other-<time>`) and the run starts fresh.
+   */
+  owner?: string;
   signal?: AbortSignal;
 }
 
@@ -45,8 +51,15 @@ export async function startRemoteRun(remote: Remote, o: StartOptions): Promise<b
   const script = [
     `d=${quoteArg(o.dir)}`,
     'base=$(pwd)',
+    ...(o.owner
+      ? [
+          `o=${quoteArg(o.owner)}`,
+          'if [ -d "$d" ] && { [ -e "$d/pid" ] || [ -e "$d/exit" ]; } && [ "$(cat "$d/owner" 2>/dev/null)" != "$o" ]; then mv "$d" "$d.other-$(date +%s)-$$" || exit 3; fi',
+        ]
+      : []),
     'mkdir -p "$d" && cd "$d" || exit 3',
     'if [ -e pid ] || [ -e exit ]; then echo already-started; exit 0; fi',
+    ...(o.owner ? ['printf \'%s\\n\' "$o" > owner'] : []),
     ...Object.entries(o.env ?? {}).map(([k, v]) => `export ${k}=${quoteArg(v)}`),
     `setsid sh -c ${quoteArg(detachedScript(o.argv, o.collect))} "$PWD" "$base" > /dev/null 2>&1 < /dev/null &`,
     // The pid file appears at once; waiting for it means a later status check never sees a run
@@ -65,10 +78,11 @@ export type RemoteRunState =
   /** Started, no exit status, and its process is gone (killed with the host, or by hand). */
   | { state: 'died' };
 
-/** What the run's folder on the host says. */
-export async function remoteRunState(remote: Remote, dir: string, signal?: AbortSignal): Promise<RemoteRunState> {
+/** What the run's folder on the host says (`owner`: a folder another store started is `missing`). */
+export async function remoteRunState(remote: Remote, dir: string, signal?: AbortSignal, owner?: string): Promise<RemoteRunState> {
   const script = [
     `cd ${quoteArg(dir)} 2>/dev/null || { echo missing; exit 0; }`,
+    ...(owner ? [`if [ "$(cat owner 2>/dev/null)" != ${quoteArg(owner)} ]; then echo missing; exit 0; fi`] : []),
     'if [ -e exit ]; then echo "exit $(cat exit)"; exit 0; fi',
     'if [ ! -e pid ]; then echo missing; exit 0; fi',
     // Alive = exists and is not a zombie (an orphan whose init does not reap still answers kill -0).
@@ -91,12 +105,12 @@ export async function remoteRunState(remote: Remote, dir: string, signal?: Abort
 export async function waitRemoteRun(
   remote: Remote,
   dir: string,
-  o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal },
+  o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; owner?: string },
 ): Promise<RemoteRunState | { state: 'timeout' }> {
   const deadline = Date.now() + o.timeoutMs;
   const poll = o.pollMs ?? 200;
   for (;;) {
-    const s = await remoteRunState(remote, dir, o.signal);
+    const s = await remoteRunState(remote, dir, o.signal, o.owner);
     if (s.state !== 'running') return s;
     if (Date.now() >= deadline) {
       await remote.exec(['sh', '-c', `kill -TERM -${s.pid} 2>/dev/null; sleep 1; kill -KILL -${s.pid} 2>/dev/null; true`], { allowFailure: true });

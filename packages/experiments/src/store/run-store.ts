@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Journal } from '@labrig/core';
 import type { RunStatus } from '../types.js';
@@ -24,7 +25,11 @@ export type PlanEvent =
   | { type: 'run-executed'; time: string; run: string; attempt: number; exit: Record<string, number | null> }
   | { type: 'collect-start'; time: string; run: string; attempt: number }
   | { type: 'run-done'; time: string; run: string; attempt: number; files: number; durationMs: number }
-  | { type: 'run-failed'; time: string; run: string; attempt: number; reason: string };
+  | { type: 'run-failed'; time: string; run: string; attempt: number; reason: string }
+  /** The sweep was handed to a coordinator on `host` (acknowledged by it). */
+  | { type: 'coordinator-handoff'; time: string; host: string; pid: number; handoff: string; dir: string }
+  /** Runs collected from a coordinator's store (`collect`): each also gets run-start and run-done. */
+  | { type: 'coordinator-collect'; time: string; host: string; runs: number; files: number; bytes: number };
 
 export interface RunState {
   status: RunStatus;
@@ -124,6 +129,27 @@ export async function openPlanJournal(root: string, plan: string): Promise<Journ
     }
   }
   return Journal.open(dir);
+}
+
+/**
+ * The store's id (`results/<plan>/store-id`, made once): written into every run folder a host
+ * starts for this store, so a store deleted and made again, or a coordinator's store, never takes
+ * another store's run folder on a host for its own.
+ */
+export async function storeId(root: string, plan: string): Promise<string> {
+  const file = join(planDir(root, plan), 'store-id');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(planDir(root, plan), { recursive: true });
+    const id = randomBytes(8).toString('hex');
+    try {
+      await writeFile(file, `${id}\n`, { flag: 'wx' });
+      return id;
+    } catch {
+      return (await readFile(file, 'utf8')).trim();
+    }
+  }
 }
 
 /** The attempt numbers that have a folder (a folder can exist without its journal line after a kill). */

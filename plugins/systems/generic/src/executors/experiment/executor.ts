@@ -1,14 +1,25 @@
 /**
  * experiment: deploy as needed, run every run of the plan not yet done (resuming whatever an
  * interrupted labrig left), collect and verify, then write the CSV, plots and HTML report.
+ * With a coordinator (`--coordinator=<host>` or the plan's `coordinator`): deploy, hand the sweep
+ * to that host and follow it (Ctrl-C detaches; `--detach` returns at once); when it ends here,
+ * its runs are collected and plotted as after a local sweep. `--stop [--now]` stops it.
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
-import { loadPlan, runPlan, writeResults } from '@labrig/experiments';
-import { openSystem } from '../../context.js';
+import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { CoordinatorError, coordinatorSettings, handOff, loadPlan, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
+import { openSystem, type SystemContext } from '../../context.js';
+import { coordinatorContextOf, findCoordinatorHost, handedTo } from '../../coordinator.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
 import { projectRootOf } from '../shared.js';
 import { planRefOf, type ExperimentOptions } from './options.js';
+
+function printWritten(plan: Plan, w: Awaited<ReturnType<typeof writeResults>>, counts: { done: number; total: number; failed: number; pending: number }): void {
+  console.log(`plan ${plan.name}: ${counts.done}/${counts.total} runs done, ${counts.failed} failed, ${counts.pending} pending`);
+  for (const p of w.problems.slice(0, 10)) console.log(`  ! ${p}`);
+  console.log(`report: ${w.report}`);
+  console.log(`csv:    ${w.csv}`);
+}
 
 export default async function experimentExecutor(o: ExperimentOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   let closeConnector: (() => Promise<void>) | undefined;
@@ -16,8 +27,16 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
     if (o.failurePolicy !== undefined) parseFailurePolicy(o.failurePolicy);
     const projectRoot = projectRootOf(context);
     const plan = loadPlan(context.root, planRefOf(context.root, projectRoot, o.plan));
-    const ctx = await openSystem(context.root, projectRoot, plan.platform, { requireSecrets: true });
+    const settings = coordinatorSettings(plan, o.coordinator);
+    if (o.coordinator === '') throw new OptionError('coordinator', o.coordinator, 'a host of the platform or a role of the system');
+    if ((o.stop || o.now || o.detach) && !settings) {
+      const opt = o.stop ? 'stop' : o.now ? 'now' : 'detach';
+      throw new OptionError(opt, true, `together with --coordinator=<host> (or coordinator = "<host>" in ${plan.file}): --${opt} is about a coordinator`);
+    }
+    if (o.now && !o.stop) throw new OptionError('now', true, 'together with --stop (stop the coordinator now, not after the run in flight)');
+    const ctx = await openSystem(context.root, projectRoot, plan.platform, { requireSecrets: !o.stop });
     checkPlanAgainstSystem(ctx, plan);
+    if (settings) findCoordinatorHost(ctx, plan, settings.host); // a wrong host: before any connection
     const connector = ctx.platform.platform.createConnector(ctx.platform.cfg, ctx.platform.ctx);
     closeConnector = () => connector.close();
     const output = o.output ?? 'auto';
@@ -26,25 +45,67 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
       ...(o.failurePolicy ? { failurePolicy: o.failurePolicy } : {}),
       ...(o.timeout ? { timeoutMs: parseDuration(o.timeout) } : {}),
     };
+    const target = experimentTarget(ctx, connector, { overrides, output: overrides.output });
+    if (settings) return await withCoordinator(ctx, plan, target, o, output);
+
+    // A sweep handed to a coordinator that still runs it must not also run here.
+    const handed = await handedTo(context.root, plan);
+    if (handed) {
+      const host = ctx.inventory.find((h) => h.name === handed);
+      const live = host ? (await probeCoordinator(await connector.connect(host), plan.name)).alive : false;
+      if (live) {
+        throw new CoordinatorError(`plan ${plan.name} runs on a coordinator on ${handed}: running it here as well would run its runs twice`, `Follow it with --coordinator=${handed}, stop it with --coordinator=${handed} --stop, or see it with experiment-status.`);
+      }
+    }
     const r = await runPlan({
       root: context.root,
       plan,
       signal: interruptSignal(), // Ctrl-C: stop between runs; runs in flight are collected next time
-      target: experimentTarget(ctx, connector, { overrides, output: overrides.output }),
+      target,
       ...(o.only ? { only: o.only } : {}),
       rerunFailed: !!o.rerunFailed,
       parallelRuns: o.parallelRuns ?? 1,
       output,
     });
     const written = await writeResults(context.root, plan);
-    console.log(`plan ${plan.name}: ${r.done}/${r.total} runs done, ${r.failed} failed, ${r.pending} pending`);
-    for (const p of written.problems.slice(0, 10)) console.log(`  ! ${p}`);
-    console.log(`report: ${written.report}`);
-    console.log(`csv:    ${written.csv}`);
+    printWritten(plan, written, r);
     return { success: r.failed === 0 && r.pending === 0 };
   } catch (err) {
     return reportError(err);
   } finally {
     await closeConnector?.();
   }
+}
+
+async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnType<typeof experimentTarget>, o: ExperimentOptions, output: 'auto' | 'tty' | 'plain' | 'json'): Promise<{ success: boolean }> {
+  const cctx = coordinatorContextOf(ctx, plan, target, { ...(o.coordinator !== undefined ? { coordinator: o.coordinator } : {}), output, signal: interruptSignal() });
+  if (o.stop) {
+    await stopCoordinator(cctx, !!o.now);
+    return { success: true };
+  }
+  const r = await handOff(cctx, {
+    ...(o.only ? { only: o.only } : {}),
+    rerunFailed: !!o.rerunFailed,
+    parallelRuns: o.parallelRuns ?? 1,
+    ...(o.detach ? { detach: true } : {}),
+  });
+  const again = `nx run ${ctx.name}:experiment --plan=${plan.name} --coordinator=${r.host.name}`;
+  const status = `nx run ${ctx.name}:experiment-status --plan=${plan.name}`;
+  const collect = `nx run ${ctx.name}:collect --plan=${plan.name}`;
+  if (r.outcome === 'acknowledged' || r.outcome === 'detached') {
+    console.log(`${r.outcome === 'detached' ? 'detached' : 'handed over'}: the sweep goes on on ${r.host.name} (pid ${r.pid ?? '?'}) without this machine.`);
+    console.log(`  follow:  ${again}\n  status:  ${status}\n  collect: ${collect}   (fetches finished runs, verified)\n  stop:    ${again} --stop [--now]`);
+    return { success: true };
+  }
+  if (r.outcome === 'died') {
+    throw new CoordinatorError(`the coordinator on ${r.host.name} (pid ${r.pid ?? '?'}) is gone without finishing the sweep`, `Run ${again} to start it again (it resumes: done runs are kept), and look at ~/.labrig/coordinator/${plan.name}/coordinator.log on ${r.host.name}.`);
+  }
+  // Ended: bring its runs here and plot, as after a local sweep.
+  const pulled = await pullRuns({ root: ctx.root, plan, remote: await target.connect(r.host), signal: interruptSignal(), log: (l) => console.log(l) });
+  console.log(`collected ${pulled.runs.length} run(s) from ${r.host.name} (${pulled.files} files, ${pulled.bytes} bytes, every sha256 verified; ${pulled.already} were here already)`);
+  for (const x of pulled.refused) console.log(`✖ ${x.run}${x.file ? ` ${x.file}` : ''}: ${x.reason}`);
+  const written = await writeResults(ctx.root, plan);
+  const { done, failed, other } = pulled.remote;
+  printWritten(plan, written, { done, failed, pending: other, total: plan.runs.length });
+  return { success: pulled.refused.length === 0 && failed === 0 && other === 0 };
 }

@@ -11,6 +11,14 @@ export interface ExperimentOptions {
   output?: 'auto' | 'tty' | 'plain' | 'json';
   failurePolicy?: string;
   timeout?: string;
+  /** A host (or role) that runs the sweep instead of this machine. */
+  coordinator?: string;
+  /** With a coordinator: stop it after the run(s) in flight. */
+  stop?: boolean;
+  /** With --stop: stop it now. */
+  now?: boolean;
+  /** With a coordinator: return once it acknowledged the hand-off. */
+  detach?: boolean;
 }
 
 /** `--plan`, or the one plan under configs/experiments/ that names this system. */

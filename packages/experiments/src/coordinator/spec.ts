@@ -1,0 +1,72 @@
+/**
+ * What a laptop hands to a coordinator: the plan as loaded (runs, ids, timeouts, collection), the
+ * hosts as the coordinator reaches them, and every host's command for every run, computed on the
+ * laptop by the system's own ExperimentTarget (so any system plugin can run under a coordinator:
+ * its templates never have to run there). The attempt folder of a run is not known in advance:
+ * it stands in the commands as RUN_DIR_TOKEN and is filled in when the attempt starts. Secret
+ * values are not in the spec: only their names; the values reach the coordinator through the
+ * environment of the shell that starts it.
+ */
+import type { Plan } from '../plan/load.js';
+
+/** Folder of a plan's coordinator on its host, relative to the login home. */
+export const COORDINATOR_HOME = '.labrig/coordinator';
+/** Prefix of the coordinator program's file name: also how a live coordinator is recognised in /proc/<pid>/cmdline. */
+export const PROGRAM_PREFIX = 'labrig-coordinator-';
+export const RUN_DIR_TOKEN = '@@labrig-run-dir@@';
+export const SPEC_FORMAT = 1;
+
+export function coordinatorDir(plan: string): string {
+  return `${COORDINATOR_HOME}/${plan}`;
+}
+
+export interface SpecHost {
+  name: string;
+  address: string;
+  port: number;
+  user?: string;
+}
+
+export interface SpecTask {
+  /** The task's hosts, in order (names of `hosts`). */
+  hosts: string[];
+  /** Names of the environment variables the task's command gets (values: the coordinator's environment at start). */
+  env: string[];
+}
+
+export interface CoordinatorSpec {
+  format: typeof SPEC_FORMAT;
+  plan: Plan;
+  only?: string;
+  rerunFailed: boolean;
+  parallelRuns: number;
+  pollMs?: number;
+  /** Every host a run may use, as the coordinator reaches it (private address when there is one). */
+  hosts: SpecHost[];
+  tasks: Record<string, SpecTask>;
+  /** run id -> host set (names joined by ',') -> host -> argv (RUN_DIR_TOKEN for the attempt's folder). */
+  argv: Record<string, Record<string, Record<string, string[]>>>;
+  /** The deployment key's private half on the coordinator host, relative to the login home. */
+  identityFile: string;
+  /** Recorded in every run.json. */
+  version: Record<string, unknown>;
+}
+
+/** The key of a host set in `CoordinatorSpec.argv`. */
+export const hostSetKey = (names: readonly string[]) => names.join(',');
+
+/** One line of the coordinator's own journal (`coordinator.jsonl` beside the spec). */
+export type CoordinatorEvent =
+  | { type: 'start'; time: string; pid: number; bootId: string; handoff: string; node: string; spec: string }
+  | { type: 'stop-requested'; time: string; mode: 'after-run' | 'now' }
+  | { type: 'end'; time: string; done: number; failed: number; pending: number; stopped: boolean }
+  | { type: 'error'; time: string; message: string };
+
+/** The lock file's content: who runs the plan's coordinator. */
+export interface LockInfo {
+  pid: number;
+  /** /proc/sys/kernel/random/boot_id: a pid from before a reboot is not this boot's process. */
+  bootId: string;
+  startedAt: string;
+  handoff: string;
+}

@@ -1,0 +1,62 @@
+/** `experiment-status` of a sweep handed to a coordinator: its state read over SSH, nothing changed. */
+import type { Host, Remote } from '@labrig/core';
+import type { Plan } from '../plan/load.js';
+import { planRows } from '../rows.js';
+import { formatStatus } from '../status.js';
+import type { RunRow } from '../types.js';
+import { lastStart, probeCoordinator } from './remote-state.js';
+import { coordinatorDir } from './spec.js';
+
+export interface CoordinatorStatus {
+  host: string;
+  dir: string;
+  /** running: a live coordinator; ended: it finished (or was stopped); dead: gone without an end; none: never handed over. */
+  coordinator: 'running' | 'ended' | 'dead' | 'none';
+  pid?: number;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+  counts: { total: number; done: number; failed: number; running: number; pending: number };
+  /** Remaining runs x mean duration of the runs done so far / parallel runs; undefined before the first. */
+  etaMs?: number;
+  rows: RunRow[];
+}
+
+export async function coordinatorStatus(root: string, plan: Plan, host: Host, remote: Remote, signal?: AbortSignal): Promise<CoordinatorStatus> {
+  const p = await probeCoordinator(remote, plan.name, signal ? { signal } : {});
+  const { rows } = await planRows(root, plan, p.planEvents);
+  const last = lastStart(p.events);
+  const count = (s: string) => rows.filter((r) => r.status === s).length;
+  const counts = { total: rows.length, done: count('done'), failed: count('failed'), running: count('running'), pending: count('pending') };
+  const session = [...p.planEvents].reverse().find((e) => e.type === 'session-start');
+  const parallel = Number((session as { options?: Record<string, unknown> } | undefined)?.options?.['parallelRuns'] ?? 1) || 1;
+  const durations = rows.filter((r) => r.status === 'done' && r.durationMs !== undefined).map((r) => r.durationMs!);
+  const coordinator = p.alive ? 'running' : !p.exists || !last.start ? 'none' : last.end ? 'ended' : 'dead';
+  const etaMs = coordinator === 'running' && durations.length ? ((counts.pending + counts.running) * (durations.reduce((a, b) => a + b, 0) / durations.length)) / parallel : undefined;
+  return {
+    host: host.name,
+    dir: coordinatorDir(plan.name),
+    coordinator,
+    ...(p.pid !== undefined ? { pid: p.pid } : last.start ? { pid: last.start.pid } : {}),
+    ...(last.start ? { startedAt: last.start.time } : {}),
+    ...(last.end ? { endedAt: last.end.time } : {}),
+    ...(last.error ? { error: last.error } : {}),
+    counts,
+    ...(etaMs !== undefined ? { etaMs } : {}),
+    rows,
+  };
+}
+
+const fmtS = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
+export function formatCoordinatorStatus(plan: Plan, s: CoordinatorStatus): string {
+  const head =
+    s.coordinator === 'running'
+      ? `coordinator on ${s.host}: running (pid ${s.pid}, since ${s.startedAt})${s.etaMs !== undefined ? `, ETA ${fmtS(s.etaMs)}` : ''}`
+      : s.coordinator === 'ended'
+        ? `coordinator on ${s.host}: not running (ended ${s.endedAt})${s.error ? ` with an error: ${s.error}` : ''}`
+        : s.coordinator === 'dead'
+          ? `coordinator on ${s.host}: DEAD (pid ${s.pid} is gone without finishing${s.error ? `: ${s.error}` : ''}) — run the same experiment --coordinator command to restart it; nothing done is lost`
+          : `coordinator on ${s.host}: none (the plan was never handed to ${s.host})`;
+  return `${head}\n${formatStatus(plan, s.rows)}\nstore: ${s.dir}/results/${plan.name}/ on ${s.host} (collect fetches finished runs)`;
+}
