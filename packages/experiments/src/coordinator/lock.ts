@@ -22,7 +22,9 @@ export function lockHolderAlive(info: LockInfo, bootId = readBootId()): boolean 
     const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
     const stat = readFileSync(`/proc/${info.pid}/stat`, 'utf8');
     const state = /^\d+ \(.*\) (\S)/.exec(stat)?.[1];
-    return cmdline.includes(PROGRAM_PREFIX) && state !== 'Z';
+    // node <program> ...: the program is argv[1] (a shell whose script names it is not it).
+    const program = cmdline.split('\0')[1] ?? '';
+    return /\.cjs$/.test(program) && (program.split('/').pop() ?? '').startsWith(PROGRAM_PREFIX) && state !== 'Z';
   } catch {
     return false;
   }

@@ -295,19 +295,17 @@ async function probeHost(remote: Remote, c: Ctx, userNode: string | undefined): 
 // ---------------------------------------------------------------------------------------------
 // ensureNode
 
+function ctxOf(remote: Remote, o: Pick<EnsureNodeOptions, 'minMajor' | 'file' | 'signal' | 'log'>): Ctx {
+  return { host: remote.host.name, minMajor: o.minMajor ?? DEFAULT_MIN_NODE_MAJOR, file: o.file, signal: o.signal, log: o.log ?? (() => undefined) };
+}
+
 /**
  * A Node >= minMajor on the host: the one `o.node` names, else labrig's own install under
  * `~/.labrig/node`, else the host's `node` on PATH, else (unless `dist` is '') a fresh install of
  * `version` from `dist`.
  */
 export async function ensureNode(remote: Remote, o: EnsureNodeOptions = {}): Promise<NodeOnHost> {
-  const c: Ctx = {
-    host: remote.host.name,
-    minMajor: o.minMajor ?? DEFAULT_MIN_NODE_MAJOR,
-    file: o.file,
-    signal: o.signal,
-    log: o.log ?? (() => undefined),
-  };
+  const c = ctxOf(remote, o);
   const dist = o.dist ?? DEFAULT_NODE_DIST;
   const version = o.version ?? DEFAULT_NODE_VERSION;
   const p = await probeHost(remote, c, o.node);
@@ -346,13 +344,7 @@ export async function ensureNode(remote: Remote, o: EnsureNodeOptions = {}): Pro
  * (replacing an earlier install there). What ensureNode does when the host has no Node new enough.
  */
 export async function installNode(remote: Remote, o: InstallNodeOptions): Promise<NodeOnHost> {
-  const c: Ctx = {
-    host: remote.host.name,
-    minMajor: o.minMajor ?? DEFAULT_MIN_NODE_MAJOR,
-    file: o.file,
-    signal: o.signal,
-    log: o.log ?? (() => undefined),
-  };
+  const c = ctxOf(remote, o);
   const p = await probeHost(remote, c, undefined);
   return install(remote, p, c, { dist: o.dist, version: o.version, why: 'install requested' });
 }

@@ -37,7 +37,8 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
     'pid=; lb=',
     `if [ -f lock ]; then pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' lock); lb=$(sed -n 's/.*"bootId":"\\([^"]*\\)".*/\\1/p' lock); fi`,
     'alive=n',
-    `if [ -n "$pid" ] && [ "$lb" = "$boot" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\000' ' ' < "/proc/$pid/cmdline" | grep -q ${quoteArg(PROGRAM_PREFIX)}; then`,
+    // The program is the process's second argv element (node <program> ...): a shell whose script names it is not it.
+    `if [ -n "$pid" ] && [ "$lb" = "$boot" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 2p | grep -q ${quoteArg(`${PROGRAM_PREFIX}[0-9a-f]*\\.cjs$`)}; then`,
     `  st=$(sed -n 's/^[0-9]* (.*) \\(.\\) .*/\\1/p' "/proc/$pid/stat" 2>/dev/null); [ -n "$st" ] && [ "$st" != Z ] && alive=y`,
     'fi',
     'echo "lock ${pid:-none} $alive"',

@@ -7,16 +7,14 @@
  * the deployment key; bad coordinators.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, execaSync, type ResultPromise } from 'execa';
+import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { down, up } from '@labrig/testbed';
+import { labrigRun, readJsonLines, startDemoWorkspace, type DemoWorkspace } from './testing/demo-workspace.js';
 import type { PlanEvent } from '@labrig/experiments';
 
-const workspace = join(import.meta.dirname, '../../../..');
-const bin = join(workspace, 'packages/runner/bin/labrig-run.mjs');
+const bin = labrigRun;
 const CANARY = `canary-${createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 16)}`;
 let root: string;
 let tbDir: string;
@@ -50,31 +48,28 @@ const PLAN = (sweep: string, extra = '') =>
     '',
   ].join('\n');
 
-const homes = (): Record<string, string> => Object.fromEntries((JSON.parse(readFileSync(join(tbDir, 'state.json'), 'utf8')) as { hosts: { name: string; home: string }[] }).hosts.map((h) => [h.name, h.home]));
+const homes = (): Record<string, string> => ws.homes();
 const coordDir = (plan: string) => join(homes()['tb-0']!, '.labrig/coordinator', plan);
 
-function lines<T>(file: string): T[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return l.trim() ? [JSON.parse(l) as T] : [];
-      } catch {
-        return [];
-      }
-    });
-}
+const lines = readJsonLines;
 const remoteEvents = (plan: string) => lines<PlanEvent>(join(coordDir(plan), 'results', plan, 'journal.jsonl'));
 const localEvents = (plan: string) => lines<PlanEvent>(join(root, 'results', plan, 'journal.jsonl'));
 
-/** Live coordinator processes (any plan). */
+/** Live coordinator processes (any plan): node running a coordinator program (not a shell that names one). */
 function coordinators(): number[] {
-  const r = execaSync('pgrep', ['-f', 'labrig-coordinator-'], { reject: false });
-  return r.stdout.split('\n').filter(Boolean).map(Number);
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (/(^|\/)node$/.test(argv[0] ?? '') && /labrig-coordinator-[0-9a-f]{12}\.cjs$/.test(argv[1] ?? '')) out.push(Number(pid));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
 }
 
-function run(target: string, args: string[], env: Record<string, string> = {}): ResultPromise {
+function run(target: string, args: string[], env: Record<string, string> = {}) {
   return execa(process.execPath, [bin, `@labrig/system-generic:${target}`, 'demo', 'targets/demo', '--output=plain', ...args], {
     cwd: root,
     all: true,
@@ -91,26 +86,12 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms 
   }
 }
 
+let ws: DemoWorkspace;
 beforeAll(async () => {
-  mkdirSync(join(workspace, 'tmp'), { recursive: true });
-  root = mkdtempSync(join(workspace, 'tmp', 'e2e-coordinator-'));
-  tbDir = mkdtempSync(join(tmpdir(), 'labrig-coord-tb-'));
-  chmodSync(tbDir, 0o755);
-  writeFileSync(join(root, 'nx.json'), '{}\n');
-  mkdirSync(join(root, 'configs/platforms/e2e'), { recursive: true });
-  mkdirSync(join(root, 'configs/experiments'), { recursive: true });
-  writeFileSync(
-    join(root, 'configs/platforms/e2e/platform.toml'),
-    ['platform = "@labrig/platform-local"', '[testbed]', 'hosts = 4', `dir = ${JSON.stringify(tbDir)}`, 'addressBase = "127.0.141.0"', 'port = 2490', 's3 = true', 'registry = true', '[run]', 'timeout = "1m"'].join('\n'),
-  );
-  cpSync(join(workspace, 'targets/demo/src'), join(root, 'targets/demo/src'), { recursive: true });
   // The demo with a secret in its environment (the canary): it must reach the runs and nothing else.
-  const sys = readFileSync(join(workspace, 'targets/demo/system.toml'), 'utf8');
-  writeFileSync(join(root, 'targets/demo/system.toml'), sys.includes('[env]') ? sys : `${sys}\n[env]\nKV_TOKEN = { secret = "KV_TOKEN" }\n`);
+  ws = await startDemoWorkspace({ prefix: 'coordinator', addressBase: '127.0.141.0', port: 2490, system: (sys) => `${sys}\n[env]\nKV_TOKEN = { secret = "KV_TOKEN" }\n` });
+  ({ root, tbDir } = ws);
   writeFileSync(join(root, 'configs/experiments/sweep.toml'), PLAN('clients = [1, 4, 16]\nvalue_size = [64, 4096]'));
-  await up({ dir: tbDir, hosts: 4, addressBase: '127.0.141.0', port: 2490, s3: true, registry: true, s3Buckets: ['labrig-artifacts'] });
-  const b = await execa(process.execPath, [bin, '@labrig/system-generic:build', 'demo', 'targets/demo'], { cwd: root, all: true, reject: false });
-  if (b.exitCode !== 0) throw new Error(`build failed:\n${b.all}`);
 }, 240_000);
 
 afterAll(async () => {
@@ -121,10 +102,7 @@ afterAll(async () => {
       /* gone */
     }
   }
-  if (root) await execa(process.execPath, [bin, '@labrig/system-generic:stop', 'demo', 'targets/demo', '--platform=e2e', '--output=plain'], { cwd: root, reject: false });
-  if (tbDir) await down(tbDir);
-  if (root) rmSync(root, { recursive: true, force: true });
-  if (tbDir) rmSync(tbDir, { recursive: true, force: true });
+  await ws?.close();
 });
 
 describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {

@@ -5,18 +5,15 @@
  * host after its run ended; `--rerun-failed`; the results; plans that are wrong.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { down, up } from '@labrig/testbed';
+import { labrigRun, readJsonLines, startDemoWorkspace, type DemoWorkspace } from './testing/demo-workspace.js';
 import type { PlanEvent } from '@labrig/experiments';
 
-const workspace = join(import.meta.dirname, '../../../..');
-const bin = join(workspace, 'packages/runner/bin/labrig-run.mjs');
+const bin = labrigRun;
 let root: string;
-let tbDir: string;
 
 const PLAN = (name: string, sweep: string, extra = '') => `
 system = "demo"
@@ -63,19 +60,7 @@ y = "throughput"
 series = "clients"
 `.replace(/^\n/, '') + (name ? '' : '');
 
-function eventsOf(plan: string): PlanEvent[] {
-  const file = join(root, 'results', plan, 'journal.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return l.trim() ? [JSON.parse(l) as PlanEvent] : [];
-      } catch {
-        return [];
-      }
-    });
-}
+const eventsOf = (plan: string): PlanEvent[] => readJsonLines<PlanEvent>(join(root, 'results', plan, 'journal.jsonl'));
 /** Events of the newest session only. */
 function sessionEvents(plan: string): PlanEvent[] {
   const all = eventsOf(plan);
@@ -142,33 +127,17 @@ function expectKept(before: Map<string, string>, after: Map<string, string>): vo
   for (const [file, sha] of before) expect({ file, sha: after.get(file) }).toEqual({ file, sha });
 }
 
-const homes = () => Object.fromEntries((JSON.parse(readFileSync(join(tbDir, 'state.json'), 'utf8')) as { hosts: { name: string; home: string }[] }).hosts.map((h) => [h.name, h.home]));
+const homes = () => ws.homes();
 
+let ws: DemoWorkspace;
 beforeAll(async () => {
-  mkdirSync(join(workspace, 'tmp'), { recursive: true });
-  root = mkdtempSync(join(workspace, 'tmp', 'e2e-experiment-'));
-  tbDir = mkdtempSync(join(tmpdir(), 'labrig-exp-tb-'));
-  chmodSync(tbDir, 0o755);
-  writeFileSync(join(root, 'nx.json'), '{}\n');
-  mkdirSync(join(root, 'configs/platforms/e2e'), { recursive: true });
-  mkdirSync(join(root, 'configs/experiments'), { recursive: true });
-  writeFileSync(
-    join(root, 'configs/platforms/e2e/platform.toml'),
-    ['platform = "@labrig/platform-local"', '[testbed]', 'hosts = 4', `dir = ${JSON.stringify(tbDir)}`, 'addressBase = "127.0.36.0"', 'port = 2336', 's3 = true', 'registry = true', '[run]', 'timeout = "1m"'].join('\n'),
-  );
-  cpSync(join(workspace, 'targets/demo/system.toml'), join(root, 'targets/demo/system.toml'));
-  cpSync(join(workspace, 'targets/demo/src'), join(root, 'targets/demo/src'), { recursive: true });
+  ws = await startDemoWorkspace({ prefix: 'experiment', addressBase: '127.0.36.0', port: 2336 });
+  ({ root } = ws);
   writeFileSync(join(root, 'configs/experiments/sweep.toml'), PLAN('sweep', 'clients = [1, 4, 16]\nvalue_size = [64, 4096]'));
-  await up({ dir: tbDir, hosts: 4, addressBase: '127.0.36.0', port: 2336, s3: true, registry: true, s3Buckets: ['labrig-artifacts'] });
-  const b = await execa(process.execPath, [bin, '@labrig/system-generic:build', 'demo', 'targets/demo'], { cwd: root, all: true, reject: false });
-  if (b.exitCode !== 0) throw new Error(`build failed:\n${b.all}`);
 }, 240_000);
 
 afterAll(async () => {
-  if (root) await execa(process.execPath, [bin, '@labrig/system-generic:stop', 'demo', 'targets/demo', '--platform=e2e', '--output=plain'], { cwd: root, reject: false });
-  if (tbDir) await down(tbDir);
-  if (root) rmSync(root, { recursive: true, force: true });
-  if (tbDir) rmSync(tbDir, { recursive: true, force: true });
+  await ws?.close();
 });
 
 describe('an experiment plan on the demo', { timeout: 240_000 }, () => {
