@@ -83,7 +83,7 @@ export async function pullRuns(o: { root: string; plan: Plan; remote: Remote; si
         result.refused.push({ run, reason: `result.json of attempt ${attempt} does not say done with a sealed collection` });
         continue;
       }
-      removeStages(root, plan.name, run); // of a pull that was stopped
+      removeStages(root, plan.name, run); // of a collect that was killed
       const stage = join(planDir(root, plan.name), run, `.pull-${process.pid}-${Date.now().toString(36)}`);
       mkdirSync(stage, { recursive: true });
       let bytes = 0;
@@ -137,7 +137,15 @@ export async function pullRuns(o: { root: string; plan: Plan; remote: Remote; si
       let n = attempt;
       const taken = new Set(attemptFolders(root, plan.name, run));
       if (taken.has(n)) n = Math.max(...taken, attempt) + 1;
-      renameSync(stage, attemptDir(root, plan.name, run, n));
+      try {
+        renameSync(stage, attemptDir(root, plan.name, run, n));
+      } catch (e) {
+        // Another collect (a second terminal following the same sweep) stored it meanwhile.
+        if (!['EEXIST', 'ENOTEMPTY'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        rmSync(stage, { recursive: true, force: true });
+        result.already++;
+        continue;
+      }
       if (n !== attempt) log(`${run}: stored as attempt-${n} (attempt-${attempt} here is a local attempt)`);
       const startedAt = runJson.startedAt ?? new Date().toISOString();
       const endedAt = resultJson.endedAt ?? new Date().toISOString();
@@ -158,5 +166,19 @@ export async function pullRuns(o: { root: string; plan: Plan; remote: Remote; si
 
 function removeStages(root: string, plan: string, run: string): void {
   const dir = join(planDir(root, plan), run);
-  if (existsSync(dir)) for (const d of readdirSync(dir)) if (d.startsWith('.pull-')) rmSync(join(dir, d), { recursive: true, force: true });
+  if (!existsSync(dir)) return;
+  for (const d of readdirSync(dir)) {
+    const pid = Number(/^\.pull-(\d+)-/.exec(d)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue; // another collect still at work
+    rmSync(join(dir, d), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
