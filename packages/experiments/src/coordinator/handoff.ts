@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import type { Host, Remote } from '@labrig/core';
 import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, listNames, quoteArg } from '@labrig/core';
 import { authorizeDeployKey, ensureDeployKey, hostFieldMatches, hostKeyName, parseKnownHosts, placeDeployKey, remoteDeployKeyFile } from '@labrig/ssh';
-import { hostSets, type ExperimentTarget } from '../engine/run-plan.js';
+import { hostSets, selectRuns, type ExperimentTarget } from '../engine/run-plan.js';
 import { createProgress } from '../engine/progress.js';
 import type { CoordinatorSettings, Plan } from '../plan/load.js';
-import { foldEvents, openPlanJournal, type PlanEvent } from '../store/run-store.js';
+import { foldEvents, openPlanJournal, readPlanEvents, type PlanEvent } from '../store/run-store.js';
 import { buildCoordinatorBundle } from './bundle.js';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
@@ -104,7 +104,7 @@ export function knownHostsFor(hosts: readonly Host[], knownHostsFile: string | u
 }
 
 /** Every host's command for every run, from the system's own target (RUN_DIR_TOKEN for the attempt's folder). */
-export function buildSpec(ctx: CoordinatorContext, o: HandOffOptions, identityFile: string, version: Record<string, unknown>): CoordinatorSpec {
+export function buildSpec(ctx: CoordinatorContext, o: HandOffOptions, identityFile: string, version: Record<string, unknown>, doneHere: readonly string[] = []): CoordinatorSpec {
   const { plan, target } = ctx;
   const parallel = o.parallelRuns ?? 1;
   const tasks: CoordinatorSpec['tasks'] = {};
@@ -135,6 +135,7 @@ export function buildSpec(ctx: CoordinatorContext, o: HandOffOptions, identityFi
     tasks,
     argv,
     identityFile,
+    doneHere: [...doneHere],
     version,
   };
 }
@@ -153,14 +154,14 @@ export async function preflight(ctx: CoordinatorContext, host: Host, remote: Rem
 }
 
 /** Follow a live coordinator: its plan journal as progress, until it ends, dies, or Ctrl-C (detach). */
-export async function followCoordinator(ctx: CoordinatorContext, remote: Remote, host: Host, o: { pollMs?: number; parallelRuns?: number } = {}): Promise<'ended' | 'died' | 'detached'> {
+export async function followCoordinator(ctx: CoordinatorContext, remote: Remote, host: Host, o: { pollMs?: number; parallelRuns?: number; doneHere?: ReadonlySet<string> } = {}): Promise<'ended' | 'died' | 'detached'> {
   const { plan } = ctx;
   const first = await probeCoordinator(remote, plan.name, ctx.signal ? { signal: ctx.signal } : {});
   const events: PlanEvent[] = [...first.planEvents];
   let states = foldEvents(events);
   const session = [...events].reverse().find((e): e is Extract<PlanEvent, { type: 'session-start' }> => e.type === 'session-start');
   const parallel = Number(session?.options['parallelRuns'] ?? o.parallelRuns ?? 1);
-  const done = () => plan.runs.filter((r) => states.get(r.id)?.status === 'done').length;
+  const done = () => plan.runs.filter((r) => states.get(r.id)?.status === 'done' || o.doneHere?.has(r.id)).length;
   const progress = createProgress({ mode: ctx.output, total: plan.runs.length, doneBefore: done(), log: ctx.log, slots: parallel });
   const runById = new Map(plan.runs.map((r) => [r.id, r]));
   const slotOf = (names: readonly string[], task: string) => {
@@ -219,7 +220,7 @@ export interface HandOffResult {
   pid?: number;
   /** Started now, or attached to one that runs. */
   started: boolean;
-  outcome: 'ended' | 'died' | 'detached' | 'acknowledged';
+  outcome: 'ended' | 'died' | 'detached' | 'acknowledged' | 'nothing';
   /** Milliseconds from the end of the deploy to the acknowledgement (started), or to attaching. */
   handoffMs: number;
 }
@@ -235,16 +236,24 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
   const remote = await target.connect(host);
   const dir = coordinatorDir(plan.name);
   const probe = await probeCoordinator(remote, plan.name, ctx.signal ? { signal: ctx.signal } : {});
+  // Runs done in this machine's store are not handed over (the same resume rules as a local sweep).
+  const local = foldEvents(await readPlanEvents(ctx.root, plan.name));
+  const doneHere = new Set(plan.runs.filter((r) => local.get(r.id)?.status === 'done').map((r) => r.id));
   let tHandoff = t0;
   const follow = async (started: boolean, pid: number | undefined): Promise<HandOffResult> => {
     const handoffMs = Date.now() - tHandoff;
     if (o.detach) return { host, ...(pid ? { pid } : {}), started, outcome: 'acknowledged', handoffMs };
-    const outcome = await followCoordinator(ctx, remote, host, o);
+    const outcome = await followCoordinator(ctx, remote, host, { ...o, doneHere });
     return { host, ...(pid ? { pid } : {}), started, outcome, handoffMs };
   };
   if (probe.alive) {
     ctx.log(`a coordinator already runs plan ${plan.name} on ${host.name} (pid ${probe.pid}): attaching (its options stay as handed over)`);
     return follow(false, probe.pid);
+  }
+  const toRun = selectRuns(plan, local, o).filter((r) => !doneHere.has(r.id));
+  if (toRun.length === 0) {
+    ctx.log(`plan ${plan.name}: all ${plan.runs.length} runs are done here (results/${plan.name}/): nothing to hand over`);
+    return { host, started: false, outcome: 'nothing', handoffMs: 0 };
   }
   if (probe.pid !== undefined) ctx.log(`the coordinator on ${host.name} (pid ${probe.pid}) is gone without finishing: starting it again (it resumes from its journal)`);
 
@@ -252,7 +261,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
   // Option errors (host sets) before the deploy.
   const version = await target.version();
   const key = ensureDeployKey(ctx.root, ctx.deployment);
-  const spec = buildSpec(ctx, o, remoteDeployKeyFile(ctx.deployment), version);
+  const spec = buildSpec(ctx, o, remoteDeployKeyFile(ctx.deployment), version, [...doneHere]);
   const specHosts = spec.hosts.map((h) => ctx.inventory.find((i) => i.name === h.name)).filter((h): h is Host => !!h);
 
   const journal = await openPlanJournal(ctx.root, plan.name);

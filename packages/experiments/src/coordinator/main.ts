@@ -123,6 +123,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       target: specTarget(spec, env, pool),
       ...(spec.only ? { only: spec.only } : {}),
       rerunFailed: spec.rerunFailed,
+      skip: new Set(spec.doneHere ?? []),
       parallelRuns: spec.parallelRuns,
       output: 'plain',
       signal: stopNow.signal,

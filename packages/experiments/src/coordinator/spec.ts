@@ -48,6 +48,8 @@ export interface CoordinatorSpec {
   argv: Record<string, Record<string, Record<string, string[]>>>;
   /** The deployment key's private half on the coordinator host, relative to the login home. */
   identityFile: string;
+  /** Runs done in the laptop's store when the plan was handed over: the coordinator does not run them. */
+  doneHere: string[];
   /** Recorded in every run.json. */
   version: Record<string, unknown>;
 }

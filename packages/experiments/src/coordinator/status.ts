@@ -24,7 +24,10 @@ export interface CoordinatorStatus {
 
 export async function coordinatorStatus(root: string, plan: Plan, host: Host, remote: Remote, signal?: AbortSignal): Promise<CoordinatorStatus> {
   const p = await probeCoordinator(remote, plan.name, signal ? { signal } : {});
-  const { rows } = await planRows(root, plan, p.planEvents);
+  const remoteRows = (await planRows(root, plan, p.planEvents)).rows;
+  // Runs done in this machine's store (before the hand-off, or collected since) are done.
+  const localRows = new Map((await planRows(root, plan)).rows.map((r) => [r.id, r]));
+  const rows = remoteRows.map((r) => (r.status !== 'done' && localRows.get(r.id)?.status === 'done' ? localRows.get(r.id)! : r));
   const last = lastStart(p.events);
   const count = (s: string) => rows.filter((r) => r.status === s).length;
   const counts = { total: rows.length, done: count('done'), failed: count('failed'), running: count('running'), pending: count('pending') };

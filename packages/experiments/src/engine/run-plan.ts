@@ -58,6 +58,8 @@ export interface RunPlanOptions {
   collectOnly?: boolean;
   output?: 'auto' | 'tty' | 'plain' | 'json';
   signal?: AbortSignal;
+  /** Runs done elsewhere (a coordinator: done in the laptop's store before the hand-off): never run here. */
+  skip?: ReadonlySet<string>;
   /** When aborted, no new run is started; runs in flight finish and are collected (`--stop`). */
   drain?: AbortSignal;
   /** Poll interval while a run is in progress on its hosts. */
@@ -107,7 +109,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
   const { root, plan, target } = o;
   const log = o.log ?? ((l: string) => console.log(l));
   const states = foldEvents(await readPlanEvents(root, plan.name));
-  const work = selectRuns(plan, states, o);
+  const work = selectRuns(plan, states, o).filter((r) => !o.skip?.has(r.id));
   const journal = await openPlanJournal(root, plan.name);
   const owner = await storeId(root, plan.name);
   const append = async (e: PlanEvent, durable = true) => {
@@ -116,7 +118,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
   };
   const countStatus = (st: string) => plan.runs.filter((r) => states.get(r.id)?.status === st).length;
   const result: RunPlanResult = { total: plan.runs.length, done: 0, failed: 0, pending: 0, ranNow: [], deployOk: true };
-  const progress: Progress = createProgress({ mode: o.output ?? 'auto', total: plan.runs.length, doneBefore: countStatus('done'), log, slots: o.parallelRuns ?? 1 });
+  const progress: Progress = createProgress({ mode: o.output ?? 'auto', total: plan.runs.length, doneBefore: countStatus('done') + plan.runs.filter((r) => o.skip?.has(r.id) && states.get(r.id)?.status !== 'done').length, log, slots: o.parallelRuns ?? 1 });
 
   try {
     await append({

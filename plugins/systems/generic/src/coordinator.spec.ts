@@ -155,6 +155,25 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
     expect(c2.all).toMatch(/collected 0 run\(s\) .*\(0 files, 0 bytes.*12 were here already/);
   });
 
+  it('runs done in the local store are not handed over: some done here, the coordinator runs the rest; all done, nothing is handed over', async () => {
+    writeFileSync(join(root, 'configs/experiments/mixed.toml'), PLAN('clients = [1, 2]\nvalue_size = [64]'));
+    const here = await run('experiment', ['--plan=mixed', '--only=clients=1']);
+    expect(here.exitCode).toBe(1); // 2 of 4 runs pending
+    const doneHere = localEvents('mixed').filter((e) => e.type === 'run-done').map((e) => ('run' in e ? e.run : ''));
+    expect(doneHere).toHaveLength(2);
+    const c = await run('experiment', ['--plan=mixed', '--coordinator=tb-0']);
+    expect(c.exitCode, c.all).toBe(0);
+    expect(c.all).toContain('4/4 runs done');
+    const started = remoteEvents('mixed').filter((e) => e.type === 'run-start').map((e) => ('run' in e ? e.run : ''));
+    expect(started).toHaveLength(2);
+    for (const id of doneHere) expect(started).not.toContain(id);
+    const again = await run('experiment', ['--plan=mixed', '--coordinator=tb-1']);
+    expect(again.exitCode, again.all).toBe(0);
+    expect(again.all).toMatch(/all 4 runs are done here \(results\/mixed\/\): nothing to hand over/);
+    expect(existsSync(join(homes()['tb-1']!, '.labrig/coordinator/mixed'))).toBe(false);
+    expect(coordinators()).toEqual([]);
+  });
+
   it('the coordinator SIGKILLed during a run and during a collection: the next hand-off restarts it, a second one attaches, every run ends done once', async () => {
     writeFileSync(join(root, 'configs/experiments/kill.toml'), PLAN('clients = [1, 4]\nvalue_size = [64]'));
     const pidOf = () => (JSON.parse(readFileSync(join(coordDir('kill'), 'lock'), 'utf8')) as { pid: number }).pid;

@@ -7,7 +7,7 @@
  */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
-import { CoordinatorError, coordinatorSettings, handOff, loadPlan, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
+import { CoordinatorError, coordinatorSettings, handOff, loadPlan, planRows, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
 import { openSystem, type SystemContext } from '../../context.js';
 import { coordinatorContextOf, findCoordinatorHost, handedTo } from '../../coordinator.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
@@ -100,12 +100,19 @@ async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnTyp
   if (r.outcome === 'died') {
     throw new CoordinatorError(`the coordinator on ${r.host.name} (pid ${r.pid ?? '?'}) is gone without finishing the sweep`, `Run ${again} to start it again (it resumes: done runs are kept), and look at ~/.labrig/coordinator/${plan.name}/coordinator.log on ${r.host.name}.`);
   }
-  // Ended: bring its runs here and plot, as after a local sweep.
-  const pulled = await pullRuns({ root: ctx.root, plan, remote: await target.connect(r.host), signal: interruptSignal(), log: (l) => console.log(l) });
-  console.log(`collected ${pulled.runs.length} run(s) from ${r.host.name} (${pulled.files} files, ${pulled.bytes} bytes, every sha256 verified; ${pulled.already} were here already)`);
-  for (const x of pulled.refused) console.log(`✖ ${x.run}${x.file ? ` ${x.file}` : ''}: ${x.reason}`);
+  // Ended (or nothing was left to run): bring its runs here and plot, as after a local sweep.
+  let refused = 0;
+  if (r.outcome === 'ended') {
+    const pulled = await pullRuns({ root: ctx.root, plan, remote: await target.connect(r.host), signal: interruptSignal(), log: (l) => console.log(l) });
+    console.log(`collected ${pulled.runs.length} run(s) from ${r.host.name} (${pulled.files} files, ${pulled.bytes} bytes, every sha256 verified; ${pulled.already} were here already)`);
+    for (const x of pulled.refused) console.log(`✖ ${x.run}${x.file ? ` ${x.file}` : ''}: ${x.reason}`);
+    refused = pulled.refused.length;
+  }
   const written = await writeResults(ctx.root, plan);
-  const { done, failed, other } = pulled.remote;
-  printWritten(plan, written, { done, failed, pending: other, total: plan.runs.length });
-  return { success: pulled.refused.length === 0 && failed === 0 && other === 0 };
+  const { rows } = await planRows(ctx.root, plan);
+  const count = (st: string) => rows.filter((x) => x.status === st).length;
+  const counts = { done: count('done'), failed: count('failed'), total: rows.length, pending: rows.length - count('done') - count('failed') };
+  printWritten(plan, written, counts);
+  if (counts.done < counts.total && r.outcome === 'ended') console.log(`  not done here: see ${status}`);
+  return { success: refused === 0 && counts.done === counts.total };
 }
