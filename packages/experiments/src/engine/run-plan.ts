@@ -167,6 +167,16 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
       if (s?.status === 'running' && s.attempt > 0) {
         const runHosts = (s.hosts ?? hosts.map((h) => h.name)).map((name) => target.taskHosts(r.task).find((h) => h.name === name) ?? hosts.find((h) => h.name === name));
         if (runHosts.every((h): h is Host => !!h)) {
+          // Stopped before it started on any host (run-start is journaled first): start that attempt now.
+          if (!o.collectOnly && s.phase === 'run-start') {
+            const rdir = remoteRunDir(plan.name, r.id, s.attempt);
+            const st = await Promise.all(runHosts.map(async (h) => (await remoteRunState(await target.connect(h), rdir, o.signal, owner)).state));
+            if (st.every((x) => x === 'missing')) {
+              await startOn(r, s.attempt, runHosts);
+              const verdict = await finishAttempt(r, s.attempt, runHosts, false);
+              return verdict === 'gone' ? 'failed' : verdict;
+            }
+          }
           const verdict = await finishAttempt(r, s.attempt, runHosts, true);
           if (verdict !== 'gone') return verdict;
           await append({ type: 'run-failed', time: now(), run: r.id, attempt: s.attempt, reason: 'interrupted: the run is gone from its hosts (no exit status); running it again' });
@@ -203,6 +213,13 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
         )}\n`,
       );
       await append({ type: 'run-start', time: startedAt, run: r.id, attempt, hosts: hosts.map((h) => h.name) });
+      await startOn(r, attempt, hosts);
+      const verdict = await finishAttempt(r, attempt, hosts, false);
+      return verdict === 'gone' ? 'failed' : verdict;
+    };
+
+    /** Start the attempt on each of its hosts (a host that has it started already is left alone). */
+    const startOn = async (r: RunSpec, attempt: number, hosts: Host[]): Promise<void> => {
       const rdir = remoteRunDir(plan.name, r.id, attempt);
       const env = target.taskEnv(r.task);
       await Promise.all(
@@ -212,8 +229,6 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
           await startRemoteRun(remote, { dir: rdir, argv, env, collect: plan.collect, owner, ...(o.signal ? { signal: o.signal } : {}) });
         }),
       );
-      const verdict = await finishAttempt(r, attempt, hosts, false);
-      return verdict === 'gone' ? 'failed' : verdict;
     };
 
     /** Wait for an attempt on its hosts, then collect and verify it; journal the outcome. */
