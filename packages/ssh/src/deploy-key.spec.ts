@@ -247,6 +247,25 @@ describe('revokeDeployKey', () => {
   });
 });
 
+describe('revokeDeployKey on files edited by hand', () => {
+  it('removes a marked line that ends in CR or blanks, and keeps a symlinked authorized_keys a symlink', async () => {
+    const r = remotes[1]!;
+    const b64 = key.publicLine.split(' ')[1]!;
+    await r.shell(
+      [
+        'mkdir -p "$HOME/.ssh/real"',
+        'rm -f "$HOME/.ssh/authorized_keys"',
+        `printf '%s\\n%s\\r\\n%s  \\n' ${quoteArg(unrelatedLine)} ${quoteArg(`restrict ssh-ed25519 ${b64} labrig-deploy-key:e2e`)} ${quoteArg(`ssh-ed25519 ${b64} labrig-deploy-key:e2e`)} > "$HOME/.ssh/real/keys"`,
+        'ln -s real/keys "$HOME/.ssh/authorized_keys"',
+      ].join('\n'),
+    );
+    expect(await revokeDeployKey(r, DEPLOYMENT)).toEqual({ lines: 2, privateKey: false });
+    expect((await r.shell('test -L "$HOME/.ssh/authorized_keys" && echo link')).stdout.trim()).toBe('link');
+    expect((await r.shell('cat "$HOME/.ssh/real/keys"')).stdout).toBe(`${unrelatedLine}\n`);
+    await r.shell('rm -f "$HOME/.ssh/authorized_keys" && rm -rf "$HOME/.ssh/real"');
+  });
+});
+
 describe('deleteDeployKey', () => {
   it('removes the local folder of that deployment only', () => {
     deleteDeployKey(root, DEPLOYMENT);

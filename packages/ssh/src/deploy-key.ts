@@ -95,12 +95,14 @@ export async function placeDeployKey(remote: Remote, key: DeployKey, signal?: Ab
  */
 export async function revokeDeployKey(remote: Remote, deployment: string, signal?: AbortSignal): Promise<{ lines: number; privateKey: boolean }> {
   const marker = deployKeyMarker(deployment);
-  const pattern = ` ${marker.replace(/\./g, '\\.')}$`; // the comment ends the line: local does not match local2
+  // The comment ends the line (local does not match local2), trailing blanks or a CR allowed.
+  const pattern = ` ${marker.replace(/\./g, '\\.')}[[:space:]]*$`;
   const script = [
     'f="$HOME/.ssh/authorized_keys"',
     'n=0',
     `if [ -f "$f" ]; then n=$(grep -c -- ${quoteArg(pattern)} "$f"); fi`,
-    `if [ "$n" -gt 0 ]; then grep -v -- ${quoteArg(pattern)} "$f" > "$f.labrig-tmp"; chmod 600 "$f.labrig-tmp"; mv "$f.labrig-tmp" "$f"; fi`,
+    // Replaced atomically where the file really is (a symlinked authorized_keys stays a symlink).
+    `if [ "$n" -gt 0 ]; then t=$(readlink -f "$f") && grep -v -- ${quoteArg(pattern)} "$t" > "$t.labrig-tmp"; chmod 600 "$t.labrig-tmp" && mv "$t.labrig-tmp" "$t"; fi`,
     `k=${quoteArg(remoteDeployKeyFile(deployment))}`,
     'p=0; if [ -e "$k" ]; then rm -f "$k" && p=1; fi',
     'echo "$n $p"',
