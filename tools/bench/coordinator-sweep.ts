@@ -13,6 +13,7 @@
  */
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonLines } from '@labrig/experiments';
 import { machineLine, makeBenchWorkspace, median, parseBenchArgs, workspace } from './nx-workspace.js';
 
 interface Ev {
@@ -20,19 +21,7 @@ interface Ev {
   time: string;
   run?: string;
 }
-const readEvents = (file: string): Ev[] =>
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim())
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Ev];
-          } catch {
-            return [];
-          }
-        })
-    : [];
+const readEvents = (file: string): Ev[] => (existsSync(file) ? parseJsonLines<Ev>(readFileSync(file, 'utf8')) : []);
 
 /** Span from the first run-start to the last run-done; throws unless 12 runs are done and none failed. */
 function sweepSpan(events: Ev[], where: string): number {

@@ -28,6 +28,7 @@ export { formatSummary, compressHostNames, type SummaryInput, type SummaryOption
 export { formatDuration, statusLabel } from './render/format.js';
 export { LocalConnector, LOCAL_HOST, type LocalConnectorOptions } from './local/connector.js';
 export { LocalRemote, type LocalRemoteOptions } from './local/remote.js';
+export { isProcessAlive } from './local/pid.js';
 export { runStreamed, describeExit, type RunStreamedOptions, type RunStreamedResult } from './local/run-streamed.js';
 export * from './launch/background.js';
 export * from './launch/ready.js';

@@ -4,7 +4,7 @@ export { EXPERIMENTS_DIR, listPlans, loadPlan, peekPlanSystem, planSchema, resol
 export { hostSets, runPlan, selectRuns, type ExperimentTarget, type RunPlanOptions, type RunPlanResult } from './engine/run-plan.js';
 export { matchesFilter, parseFilter } from './engine/filter.js';
 export { ProgressState } from './engine/progress.js';
-export { RESULTS_DIR, attemptDir, foldEvents, planDir, readPlanEvents, type PlanEvent, type RunState } from './store/run-store.js';
+export { RESULTS_DIR, attemptDir, foldEvents, parseJsonLines, planDir, readPlanEvents, type PlanEvent, type RunState } from './store/run-store.js';
 export { remoteRunDir } from './remote/run-remote.js';
 export { parseSums } from './remote/collect.js';
 export { combine, parseMetricsText, readMetrics } from './metrics.js';

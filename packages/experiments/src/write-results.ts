@@ -13,6 +13,7 @@ export interface WrittenResults {
   plots: string[];
   rows: number;
   done: number;
+  failed: number;
   /** Metrics that could not be read (run: host: why). */
   problems: string[];
 }
@@ -34,5 +35,5 @@ export async function writeResults(root: string, plan: Plan): Promise<WrittenRes
     csvFile: 'runs.csv',
   });
   const rel = (p: string) => relative(root, p);
-  return { report: rel(report), csv: rel(csv), plots: files.map(rel), rows: rows.length, done: rows.filter((r) => r.status === 'done').length, problems };
+  return { report: rel(report), csv: rel(csv), plots: files.map(rel), rows: rows.length, done: rows.filter((r) => r.status === 'done').length, failed: rows.filter((r) => r.status === 'failed').length, problems };
 }

@@ -1,6 +1,7 @@
 /** Platform state files (what provision created): replaced atomically and durably, guarded by a lock. */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isProcessAlive } from '@labrig/core';
 
 /**
  * Replace `file` with `value` as JSON: written to a temporary file, fsynced, renamed over the old
@@ -26,15 +27,6 @@ export function writeJsonDurably(file: string, value: unknown): void {
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Run `fn` holding `<stateDir>/lock`: one provision or teardown at a time per platform folder (two
  * at once would both create what is missing). The lock is a file created exclusively, holding the
@@ -52,7 +44,7 @@ export async function withStateLock<T>(stateDir: string, fn: () => Promise<T>, l
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-    if (attempt > 0 || (Number.isInteger(pid) && pid > 0 && isRunning(pid))) throw locked(file, pid);
+    if (attempt > 0 || (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))) throw locked(file, pid);
     rmSync(file, { force: true }); // its owner is gone
   }
   try {

@@ -170,8 +170,8 @@ export async function openClient(o: OpenClientOptions): Promise<ClientType> {
     }
     try {
       client.connect(cfg);
-      // Small writes go out at once: without ssh2's native crypto (a bundled coordinator) a packet is
-      // two writes, and Nagle + delayed ACK would hold the second for ~40 ms on every request.
+      // Small writes go out at once: with Nagle's algorithm and the peer's delayed ACK every request
+      // on a connection waited ~40 ms (one `exec true`: 45 ms, 3 ms with TCP_NODELAY).
       client.setNoDelay(true);
     } catch (e) {
       settle(e);

@@ -1,15 +1,10 @@
 /** Processes by pid: alive?, descendants (from /proc), signals, waiting. Never by name. */
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from '@labrig/core';
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether pid exists (a zombie included; see isRunning). */
+export const isAlive = isProcessAlive;
 
 /** Whether pid is alive and not a zombie. */
 export async function isRunning(pid: number): Promise<boolean> {

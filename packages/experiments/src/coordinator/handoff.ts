@@ -115,10 +115,12 @@ export function buildSpec(ctx: CoordinatorContext, o: HandOffOptions, identityFi
     hosts.forEach((h) => used.set(h.name, h));
     tasks[task] = { hosts: hosts.map((h) => h.name), env: Object.keys(target.taskEnv(task)) };
   }
+  const setsOf = new Map(Object.keys(tasks).map((task) => [task, hostSets(target.taskHosts(task), parallel)]));
+  const skip = new Set(doneHere);
   for (const r of plan.runs) {
-    const sets = hostSets(target.taskHosts(r.task), parallel);
+    if (skip.has(r.id)) continue; // the coordinator does not run it
     const byset: Record<string, Record<string, string[]>> = {};
-    for (const set of sets) {
+    for (const set of setsOf.get(r.task)!) {
       const key = hostSetKey(set.map((h) => h.name));
       byset[key] = Object.fromEntries(set.map((h) => [h.name, target.taskArgv(r.task, h, set, r.params, { id: r.id, dir: RUN_DIR_TOKEN })]));
     }
@@ -157,9 +159,8 @@ export async function preflight(ctx: CoordinatorContext, host: Host, remote: Rem
 export async function followCoordinator(ctx: CoordinatorContext, remote: Remote, host: Host, o: { pollMs?: number; parallelRuns?: number; doneHere?: ReadonlySet<string> } = {}): Promise<'ended' | 'died' | 'detached'> {
   const { plan } = ctx;
   const first = await probeCoordinator(remote, plan.name, ctx.signal ? { signal: ctx.signal } : {});
-  const events: PlanEvent[] = [...first.planEvents];
-  let states = foldEvents(events);
-  const session = [...events].reverse().find((e): e is Extract<PlanEvent, { type: 'session-start' }> => e.type === 'session-start');
+  const states = foldEvents(first.planEvents);
+  const session = [...first.planEvents].reverse().find((e): e is Extract<PlanEvent, { type: 'session-start' }> => e.type === 'session-start');
   const parallel = Number(session?.options['parallelRuns'] ?? o.parallelRuns ?? 1);
   const done = () => plan.runs.filter((r) => states.get(r.id)?.status === 'done' || o.doneHere?.has(r.id)).length;
   const progress = createProgress({ mode: ctx.output, total: plan.runs.length, doneBefore: done(), log: ctx.log, slots: parallel });
@@ -174,11 +175,13 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
   };
   const hostsOf = (names: readonly string[]) => names.map((n) => ctx.inventory.find((h) => h.name === n) ?? { name: n, address: '', roles: [], labels: {} });
   const startedAt = new Map<string, number>();
+  const hostsOfRun = new Map<string, string[]>();
   const running = plan.runs.filter((r) => states.get(r.id)?.status === 'running');
   ctx.log(`following the coordinator on ${host.name} (pid ${first.pid ?? '?'}): ${done()}/${plan.runs.length} done${running.length ? `, in flight: ${running.map((r) => r.id).join(', ')}` : ''} — Ctrl-C detaches, the sweep goes on`);
   for (const r of running) {
     const s = states.get(r.id)!;
     startedAt.set(r.id, s.startedAt ? Date.parse(s.startedAt) : Date.now());
+    hostsOfRun.set(r.id, s.hosts ?? []);
     progress.runStart(slotOf(s.hosts ?? [], r.task), r, hostsOf(s.hosts ?? []));
   }
   let offset = first.offset;
@@ -197,15 +200,13 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
         const r = 'run' in e ? runById.get(e.run) : undefined;
         if (e.type === 'run-start' && r) {
           startedAt.set(r.id, Date.parse(e.time));
+          hostsOfRun.set(r.id, e.hosts);
           progress.runStart(slotOf(e.hosts, r.task), r, hostsOf(e.hosts));
         } else if ((e.type === 'run-done' || e.type === 'run-failed') && r) {
-          const hosts = states.get(r.id)?.hosts ?? [];
-          progress.runEnd(slotOf(hosts, r.task), r, e.type === 'run-done' ? 'done' : 'failed', Date.parse(e.time) - (startedAt.get(r.id) ?? Date.parse(e.time)));
+          progress.runEnd(slotOf(hostsOfRun.get(r.id) ?? [], r.task), r, e.type === 'run-done' ? 'done' : 'failed', Date.parse(e.time) - (startedAt.get(r.id) ?? Date.parse(e.time)));
           if (e.type === 'run-failed') ctx.log(`✖ ${r.id} attempt ${e.attempt} failed: ${e.reason}`);
         }
-        events.push(e);
       }
-      if (probe.planEvents.length) states = foldEvents(events);
     }
   } catch (e) {
     if (e instanceof Aborted || ctx.signal?.aborted) return 'detached';
@@ -250,8 +251,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
     ctx.log(`a coordinator already runs plan ${plan.name} on ${host.name} (pid ${probe.pid}): attaching (its options stay as handed over)`);
     return follow(false, probe.pid);
   }
-  const toRun = selectRuns(plan, local, o).filter((r) => !doneHere.has(r.id));
-  if (toRun.length === 0) {
+  if (selectRuns(plan, local, o).length === 0) {
     ctx.log(`plan ${plan.name}: all ${plan.runs.length} runs are done here (results/${plan.name}/): nothing to hand over`);
     return { host, started: false, outcome: 'nothing', handoffMs: 0 };
   }

@@ -55,7 +55,7 @@ export function specTarget(spec: CoordinatorSpec, env: Record<string, string>, p
 export async function main(argv: readonly string[]): Promise<number> {
   const dir = resolve(argv[0] ?? '.');
   const handoff = argv.find((a) => a.startsWith('--handoff='))?.slice('--handoff='.length) ?? 'manual';
-  const redaction = installOutputRedaction();
+  installOutputRedaction(); // flushed at exit by entry.ts
   const spec = JSON.parse(readFileSync(join(dir, 'spec.json'), 'utf8')) as CoordinatorSpec;
   if (spec.format !== SPEC_FORMAT) {
     console.error(`spec.json has format ${String(spec.format)}, this coordinator reads ${SPEC_FORMAT}: hand the plan over again`);
@@ -130,7 +130,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       drain: drain.signal,
       ...(spec.pollMs ? { pollMs: spec.pollMs } : {}),
     });
-    counts = { done: r.done, failed: r.failed, pending: r.pending };
     stopped = drain.signal.aborted && r.pending > 0;
   } catch (e) {
     if (stopNow.signal.aborted) stopped = true;
@@ -143,18 +142,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     clearInterval(timer);
     await pool.close().catch(() => undefined);
+    // Counted from the journal: also right when the run was stopped or failed half-way.
     try {
       const states = foldEvents(await readPlanEvents(dir, spec.plan.name));
       const n = (st: string) => spec.plan.runs.filter((r) => states.get(r.id)?.status === st).length;
       counts = { done: n('done'), failed: n('failed'), pending: spec.plan.runs.length - n('done') - n('failed') };
     } catch {
-      /* keep what runPlan said */
+      /* no journal yet: nothing ran */
     }
     appendEvent(dir, { type: 'end', time: now(), ...counts, stopped });
     rmSync(stopFile, { force: true });
     releaseLock(lockFile);
     console.log(`coordinator ${process.pid}: ${counts.done} done, ${counts.failed} failed, ${counts.pending} pending${stopped ? ' (stopped)' : ''}`);
-    redaction.flush();
   }
   return code;
 }

@@ -9,10 +9,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Remote } from '@labrig/core';
-import { digestFile, quoteArg } from '@labrig/core';
+import { digestFile, isProcessAlive, quoteArg } from '@labrig/core';
 import type { Plan } from '../plan/load.js';
 import { attemptDir, attemptFolders, foldEvents, openPlanJournal, planDir, readPlanEvents } from '../store/run-store.js';
-import { parseSums } from '../remote/collect.js';
+import { parseSums, type CollectedFile } from '../remote/collect.js';
 import { probeCoordinator } from './remote-state.js';
 import { coordinatorDir } from './spec.js';
 
@@ -32,13 +32,6 @@ export interface PullResult {
   /** Runs done on the coordinator, failed there, and still pending or running there. */
   remote: { done: number; failed: number; other: number };
   refused: PullRefusal[];
-}
-
-interface StoredFile {
-  host: string;
-  path: string;
-  sha256: string;
-  size: number;
 }
 
 const SEP = '@@labrig-pull@@';
@@ -71,7 +64,7 @@ export async function pullRuns(o: { root: string; plan: Plan; remote: Remote; si
       const meta = await remote.shell(`cd ${quoteArg(rdir)} && cat run.json && echo ${SEP} && cat result.json`, { allowFailure: true, ...(o.signal ? { signal: o.signal } : {}) });
       const [runText = '', resultText = ''] = meta.stdout.split(`${SEP}\n`);
       let runJson: { hosts?: { name: string }[]; startedAt?: string };
-      let resultJson: { status?: string; files?: StoredFile[]; endedAt?: string; collectedInto?: string | null };
+      let resultJson: { status?: string; files?: CollectedFile[]; endedAt?: string; collectedInto?: string | null };
       try {
         runJson = JSON.parse(runText) as typeof runJson;
         resultJson = JSON.parse(resultText) as typeof resultJson;
@@ -91,7 +84,7 @@ export async function pullRuns(o: { root: string; plan: Plan; remote: Remote; si
       let refused: PullRefusal | undefined;
       try {
         const hosts = [...new Set(resultJson.files.map((f) => f.host))];
-        const wanted: StoredFile[] = [...resultJson.files, ...hosts.map((h) => ({ host: h, path: 'SHA256SUMS', sha256: '', size: 0 }))];
+        const wanted: CollectedFile[] = [...resultJson.files, ...hosts.map((h) => ({ host: h, path: 'SHA256SUMS', sha256: '', size: 0 }))];
         for (const f of wanted) {
           o.signal?.throwIfAborted();
           if (f.path.split('/').some((p) => p === '..' || p === '') || f.host.includes('/') || f.host === '..') {
@@ -169,16 +162,7 @@ function removeStages(root: string, plan: string, run: string): void {
   if (!existsSync(dir)) return;
   for (const d of readdirSync(dir)) {
     const pid = Number(/^\.pull-(\d+)-/.exec(d)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue; // another collect still at work
+    if (!pid || pid === process.pid || isProcessAlive(pid)) continue; // another collect still at work
     rmSync(join(dir, d), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Remote } from '@labrig/core';
 import { quoteArg } from '@labrig/core';
-import type { PlanEvent } from '../store/run-store.js';
+import { parseJsonLines, type PlanEvent } from '../store/run-store.js';
 import { coordinatorDir, PROGRAM_PREFIX, type CoordinatorEvent } from './spec.js';
 
 export interface CoordinatorProbe {
@@ -57,28 +57,15 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
     if (lock[1] !== 'none') probe.pid = Number(lock[1]);
     probe.alive = lock[2] === 'y';
   }
-  probe.events = parseLines<CoordinatorEvent>(coordText);
+  probe.events = parseJsonLines<CoordinatorEvent>(coordText);
   // Only complete lines: a line being written is read again next time.
   const end = planText.lastIndexOf('\n');
   if (end >= 0) {
     const complete = planText.slice(0, end + 1);
-    probe.planEvents = parseLines<PlanEvent>(complete);
+    probe.planEvents = parseJsonLines<PlanEvent>(complete);
     probe.offset = offset + Buffer.byteLength(complete);
   }
   return probe;
-}
-
-function parseLines<T>(text: string): T[] {
-  const out: T[] = [];
-  for (const l of text.split('\n')) {
-    if (!l.trim()) continue;
-    try {
-      out.push(JSON.parse(l) as T);
-    } catch {
-      /* torn by a kill */
-    }
-  }
-  return out;
 }
 
 /** The newest `start` of the coordinator journal and what followed it. */

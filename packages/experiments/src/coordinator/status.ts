@@ -1,5 +1,6 @@
 /** `experiment-status` of a sweep handed to a coordinator: its state read over SSH, nothing changed. */
 import type { Host, Remote } from '@labrig/core';
+import { fmtS } from '../engine/progress.js';
 import type { Plan } from '../plan/load.js';
 import { planRows } from '../rows.js';
 import { formatStatus } from '../status.js';
@@ -49,8 +50,6 @@ export async function coordinatorStatus(root: string, plan: Plan, host: Host, re
     rows,
   };
 }
-
-const fmtS = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 export function formatCoordinatorStatus(plan: Plan, s: CoordinatorStatus): string {
   const head =

@@ -13,7 +13,8 @@ export interface Progress {
   close(): void;
 }
 
-const fmtS = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
+/** A run time or an ETA: `1.5 s`, `42 s`, `3 min`. */
+export const fmtS = (ms: number) => (ms >= 90_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
 export const describeRun = (r: RunSpec) => `${r.id} (${Object.entries(r.params).filter(([k]) => k !== 'duration_s').map(([k, v]) => `${k}=${v}`).join(' ')}, repeat ${r.repeat})`;
 
 /** Counts and ETA (pure: tested). */

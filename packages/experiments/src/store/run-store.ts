@@ -95,13 +95,18 @@ export function foldEvents(events: readonly PlanEvent[]): Map<string, RunState> 
 export async function readPlanEvents(root: string, plan: string): Promise<PlanEvent[]> {
   const file = join(planDir(root, plan), 'journal.jsonl');
   if (!existsSync(file)) return [];
-  const out: PlanEvent[] = [];
-  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+  return parseJsonLines<PlanEvent>(await readFile(file, 'utf8'));
+}
+
+/** One JSON value per line; a line torn by a kill (not JSON) is skipped. */
+export function parseJsonLines<T>(text: string): T[] {
+  const out: T[] = [];
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      out.push(JSON.parse(line) as PlanEvent);
+      out.push(JSON.parse(line) as T);
     } catch {
-      /* torn by a kill: see above */
+      /* torn by a kill */
     }
   }
   return out;

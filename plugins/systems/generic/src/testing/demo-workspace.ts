@@ -7,6 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parseJsonLines } from '@labrig/experiments';
 import { down, up } from '@labrig/testbed';
 
 export const repository = join(import.meta.dirname, '../../../../..');
@@ -54,14 +55,5 @@ export async function startDemoWorkspace(o: { prefix: string; addressBase: strin
 
 /** The JSON lines of a journal (a line torn by a kill is skipped); none when the file is missing. */
 export function readJsonLines<T>(file: string): T[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return l.trim() ? [JSON.parse(l) as T] : [];
-      } catch {
-        return [];
-      }
-    });
+  return existsSync(file) ? parseJsonLines<T>(readFileSync(file, 'utf8')) : [];
 }

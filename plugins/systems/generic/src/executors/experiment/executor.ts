@@ -7,7 +7,7 @@
  */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
-import { CoordinatorError, coordinatorSettings, handOff, loadPlan, planRows, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
+import { CoordinatorError, coordinatorSettings, handOff, loadPlan, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
 import { openSystem, type SystemContext } from '../../context.js';
 import { coordinatorContextOf, findCoordinatorHost, handedTo } from '../../coordinator.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
@@ -109,9 +109,7 @@ async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnTyp
     refused = pulled.refused.length;
   }
   const written = await writeResults(ctx.root, plan);
-  const { rows } = await planRows(ctx.root, plan);
-  const count = (st: string) => rows.filter((x) => x.status === st).length;
-  const counts = { done: count('done'), failed: count('failed'), total: rows.length, pending: rows.length - count('done') - count('failed') };
+  const counts = { done: written.done, failed: written.failed, total: written.rows, pending: written.rows - written.done - written.failed };
   printWritten(plan, written, counts);
   if (counts.done < counts.total && r.outcome === 'ended') console.log(`  not done here: see ${status}`);
   return { success: refused === 0 && counts.done === counts.total };
