@@ -35,3 +35,4 @@ export * from './launch/ready.js';
 export * from './platform/load.js';
 export * from './render/report-error.js';
 export { FILESYSTEM_LABEL, SHARED_FS_LABEL, copyTargets } from './hosts/shared-fs.js';
+export * from './scope.js';

@@ -9,6 +9,7 @@
  * still ends.
  */
 import { constants } from 'node:os';
+import { currentScope } from './scope.js';
 
 const KEY = Symbol.for('labrig.interrupt');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -21,8 +22,13 @@ interface InterruptState {
   at?: number;
 }
 
-/** One state per process, shared by every copy of core loaded in it. */
+/**
+ * One state per process, shared by every copy of core loaded in it; inside the labrig agent, the
+ * current command's (its client's Ctrl-C aborts that command only: ./scope.ts).
+ */
 function state(): InterruptState {
+  const scope = currentScope();
+  if (scope) return scope.interrupt;
   const g = globalThis as { [KEY]?: InterruptState };
   return (g[KEY] ??= { ctl: new AbortController(), installed: false });
 }

@@ -18,6 +18,7 @@
  * Child processes started with inherited stdio write to the file descriptors directly, past this:
  * run local commands with `runStreamed` (./local/run-streamed.ts), which pipes their output here.
  */
+import { currentScope } from './scope.js';
 import { secretRedactor } from './secrets.js';
 import type { Redactor, StreamRedactor } from './redact.js';
 
@@ -160,6 +161,9 @@ const KEY = Symbol.for('@labrig/core:output-redaction');
  * held back is written out on a short timer, by `flushOutput()`, and at exit.
  */
 export function installOutputRedaction(o: Pick<RedactWritesOptions, 'flushMs'> = {}): OutputRedaction {
+  // Inside the labrig agent the command's streams are redacted by the agent itself (./scope.ts).
+  const scope = currentScope();
+  if (scope) return { flush: () => scope.flushOutput?.(), uninstall: () => undefined };
   const g = globalThis as { [KEY]?: OutputRedaction };
   const installed = g[KEY];
   if (installed) return installed;
@@ -180,5 +184,7 @@ export function installOutputRedaction(o: Pick<RedactWritesOptions, 'flushMs'> =
 
 /** Write out what the output redaction holds back (no-op when it is not installed). */
 export function flushOutput(): void {
+  const scope = currentScope();
+  if (scope) return scope.flushOutput?.();
   (globalThis as { [KEY]?: OutputRedaction })[KEY]?.flush();
 }

@@ -12,9 +12,11 @@
  * secret cut by a line wrap) are not.
  *
  * The registry lives on globalThis (under a Symbol.for key), so two copies of this module in
- * one process (a bundle and a plugin loaded beside it) still share it.
+ * one process (a bundle and a plugin loaded beside it) still share it; inside the labrig agent
+ * each command has its own (./scope.ts).
  */
 import { createGrowingRedactor, liveStream, type GrowingRedactor, type Redactor, type StreamRedactor } from './redact.js';
+import { currentScope } from './scope.js';
 
 const KEY = Symbol.for('@labrig/core:secrets');
 
@@ -22,7 +24,13 @@ interface Registry {
   redactor: GrowingRedactor;
 }
 
+/**
+ * The process's registry, or inside the labrig agent the current command's (./scope.ts): a
+ * secret given to one command is never masked in, nor kept for, another, and is dropped with it.
+ */
 function registry(): Registry {
+  const scope = currentScope();
+  if (scope) return ((scope.secrets as Registry | undefined) ??= { redactor: createGrowingRedactor([]) }) as Registry;
   const g = globalThis as { [KEY]?: Registry };
   return (g[KEY] ??= { redactor: createGrowingRedactor([]) });
 }

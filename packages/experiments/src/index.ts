@@ -16,6 +16,5 @@ export { pullRuns, type PullResult, type PullRefusal } from './coordinator/pull.
 export { coordinatorStatus, formatCoordinatorStatus, type CoordinatorStatus } from './coordinator/status.js';
 export { probeCoordinator, lastStart, type CoordinatorProbe } from './coordinator/remote-state.js';
 export { ensureNode, NodeUnavailable, DEFAULT_NODE_DIST, DEFAULT_NODE_VERSION } from './coordinator/node-install.js';
-export { buildCoordinatorBundle } from './coordinator/bundle.js';
 export { COORDINATOR_HOME, coordinatorDir, PROGRAM_PREFIX, type CoordinatorSpec } from './coordinator/spec.js';
 export type { CoordinatorSettings } from './plan/load.js';

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import type { Host, PlatformContext, RunDefaults } from '@labrig/core';
 import { ConfigError, didYouMean, listNames, parseDuration, platformFileOf } from '@labrig/core';
-import { SshPool } from '@labrig/ssh';
+import { acquireSshPool, type SshPoolLike } from '@labrig/ssh';
 import sections from './common.schema.json' with { type: 'json' };
 
 export interface SshSection {
@@ -44,9 +44,12 @@ export function resolveFromRoot(root: string, p: string): string {
   return isAbsolute(p) ? p : join(root, p);
 }
 
-/** The SSH pool a platform file's `[ssh]` section describes. */
-export function createSshPool(root: string, ssh: SshSection): SshPool {
-  return new SshPool({
+/**
+ * The SSH pool a platform file's `[ssh]` section describes: a new one, or inside the labrig agent a
+ * lease on the agent's pool for the same settings (its close() gives it back, connections stay).
+ */
+export function createSshPool(root: string, ssh: SshSection): SshPoolLike {
+  return acquireSshPool({
     knownHostsFile: resolveFromRoot(root, ssh.knownHosts),
     hostKeyPolicy: ssh.hostKeyPolicy,
     maxHandshakes: ssh.maxHandshakes,

@@ -21,8 +21,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameS
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runInAgent } from './agent-client.mjs';
+import { agentMode } from './link.mjs';
 
-const RUNNER_FORMAT = 4; // bump when the stub or the bundle layout changes
+const RUNNER_FORMAT = 5; // bump when the stub or the bundle layout changes
 
 /** A mistake in how labrig-run was called (exit status 2). */
 export class UsageError extends Error {
@@ -118,7 +120,7 @@ function platformModules(root, only) {
  * @param {string} ref `<package>:<executor>`
  * @returns {{ impl: string, schema: string }} absolute paths of the executor's implementation and schema
  */
-function resolveExecutor(root, ref) {
+export function resolveExecutor(root, ref) {
   const i = ref.lastIndexOf(':');
   if (i <= 0) usage(`expected <package>:<executor>, got ${JSON.stringify(ref)}`, 'Name the executor as <package>:<executor>, e.g. @labrig/platform-kit:exec.');
   const pkg = ref.slice(0, i);
@@ -161,7 +163,7 @@ function fresh(inputs) {
  * @param {string} schema
  * @param {string | undefined} platform
  */
-async function bundle(root, ref, impl, schema, platform) {
+export async function bundleExecutor(root, ref, impl, schema, platform) {
   const modules = platformModules(root, platform);
   const stub = [
     `export { runExecutor } from '@labrig/runner/run';`,
@@ -261,6 +263,7 @@ async function bundle(root, ref, impl, schema, platform) {
     },
   };
   const result = await build({
+    define: { __LABRIG_SSH_CODE__: JSON.stringify(sshCodeDigest(root)) },
     absWorkingDir: root,
     entryPoints: { main: join(cacheDir, `${id}.stub.ts`) },
     outdir: join(cacheDir, id),
@@ -303,6 +306,47 @@ async function bundle(root, ref, impl, schema, platform) {
 }
 
 /**
+ * A digest of @labrig/ssh's sources: the same in every executor bundle built from them, so the
+ * labrig agent shares SSH pools between executors (push and setup) and never between old and new
+ * code (packages/ssh/src/shared.ts).
+ * @param {string} root
+ */
+function sshCodeDigest(root) {
+  const h = createHash('sha256');
+  try {
+    const src = join(dirname(createRequire(join(root, 'package.json')).resolve('@labrig/ssh/package.json')), 'src');
+    /** @param {string} dir */
+    const walk = (dir) => {
+      for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const f = join(dir, e.name);
+        if (e.isDirectory()) walk(f);
+        else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')) h.update(e.name).update(readFileSync(f));
+      }
+    };
+    walk(src);
+  } catch {
+    h.update(String(Date.now())); // not found: a digest of its own (no sharing with other bundles)
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Whether the executor may run in the agent: not when its schema says `"x-labrig-agent": false`
+ * (it reads this process's stdin, or starts daemons that must not be the agent's children), and
+ * not when it cannot be resolved (the in-process path says why).
+ * @param {string} root
+ * @param {string} ref
+ */
+function agentMayRun(root, ref) {
+  try {
+    const { schema } = resolveExecutor(root, ref);
+    return JSON.parse(readFileSync(schema, 'utf8'))['x-labrig-agent'] !== false;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * @typedef {object} LaunchArgs
  * @property {string} root the workspace root
  * @property {string} ref `<package>:<executor>`
@@ -318,10 +362,17 @@ async function bundle(root, ref, impl, schema, platform) {
  * @returns {Promise<number>}
  */
 export async function launch(a) {
+  // `--no-agent` (anywhere among the options; no executor has an option of that name): this process.
+  const noAgent = a.argv.includes('--no-agent');
+  if (noAgent) a = { ...a, argv: a.argv.filter((x) => x !== '--no-agent') };
+  if (!noAgent && agentMode(process.env) === 'on' && agentMayRun(a.root, a.ref)) {
+    const code = await runInAgent(a);
+    if (code !== undefined) return code;
+  }
   let m;
   try {
     const { impl, schema } = resolveExecutor(a.root, a.ref);
-    const main = await bundle(a.root, a.ref, impl, schema, platformOf(a.projectRoot, a.argv));
+    const main = await bundleExecutor(a.root, a.ref, impl, schema, platformOf(a.projectRoot, a.argv));
     m = await import(pathToFileURL(main).href);
   } catch (err) {
     const e = /** @type {Error & { hint?: string }} */ (err);

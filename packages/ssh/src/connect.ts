@@ -147,6 +147,7 @@ export async function openClient(o: OpenClientOptions): Promise<ClientType> {
         cipher: CIPHERS,
       } as Algorithms,
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => {
+        (client as ClientType & { labrigHostKey?: Buffer }).labrigHostKey = key; // kept: a pool re-checks it when known_hosts changes
         if (!o.knownHostsFile || o.hostKeyPolicy === 'off') return verify(true);
         verifyHostKey({ file: o.knownHostsFile, policy: o.hostKeyPolicy, host: t.name, name: keyName, key }).then(
           () => verify(true),

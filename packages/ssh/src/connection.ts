@@ -9,6 +9,8 @@ export const CHANNEL_OPEN_RETRIES = 7;
 export class Connection {
   readonly channels: Semaphore;
   closed = false;
+  /** Dropped by the pool (known_hosts changed): not counted as lost. */
+  dropped = false;
   private openChannels = 0;
   /** Highest number of channels open at once on this connection. */
   peakChannels = 0;

@@ -1,5 +1,7 @@
 export { SshPool } from './pool.js';
-export type { SshPoolOptions, SshPoolStats } from './pool.js';
+export type { SshPoolOptions, SshPoolStats, SshPoolEvent } from './pool.js';
+export { acquireSshPool, enableSharedPools } from './shared.js';
+export type { SshPoolLike, SharedPools, SharedPoolInfo } from './shared.js';
 export { SshRemote } from './remote.js';
 export { buildCommandText } from './exec.js';
 export { Semaphore } from './semaphore.js';

@@ -1,5 +1,5 @@
 /** SshPool: one connection per host (and jump chain), shared handshakes, bounded parallelism. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -8,6 +8,7 @@ import { HostUnreachable } from '@labrig/core';
 import type { Connector, Host, Remote } from '@labrig/core';
 import { openClient } from './connect.js';
 import { Connection } from './connection.js';
+import { checkHostKey, hostKeyName, parseKnownHosts } from './known-hosts.js';
 import type { HostKeyPolicy } from './known-hosts.js';
 import { resolveHost } from './resolve-host.js';
 import type { ResolvedHost } from './resolve-host.js';
@@ -49,7 +50,16 @@ export interface SshPoolStats {
   open: number;
   /** Highest number of channels seen open at once on one connection. */
   peakChannelsPerConnection: number;
+  /** Connections that ended on their own (host gone, reset, keepalive timeout), not by close(). */
+  connectionsLost: number;
+  /** Connections dropped because known_hosts changed (revalidateHostKeys). */
+  connectionsDropped: number;
 }
+
+/** What a pool reports about its connections (the labrig agent journals it). */
+export type SshPoolEvent =
+  | { type: 'connection-lost'; host: string; address: string }
+  | { type: 'connections-dropped'; reason: string; hosts: string[] };
 
 export class SshPool implements Connector {
   private readonly conns = new Map<string, Promise<Connection>>();
@@ -65,6 +75,12 @@ export class SshPool implements Connector {
   private inFlight = 0;
   private peakChannels = 0;
   private closing = false;
+  private lost = 0;
+  private dropped = 0;
+  /** known_hosts lines as last checked (revalidateHostKeys). */
+  private knownLines: Set<string> | undefined;
+  /** Told about lost and dropped connections (the agent's journal); set by whoever owns the pool. */
+  onEvent: ((e: SshPoolEvent) => void) | undefined;
 
   constructor(opts: SshPoolOptions = {}) {
     const home = opts.homeDir ?? homedir();
@@ -149,6 +165,10 @@ export class SshPool implements Connector {
     }
     this.opened++;
     const conn: Connection = new Connection(target, client, this.opts.maxChannelsPerHost, (c) => {
+      if (!this.closing && this.live.has(c) && !c.dropped) {
+        this.lost++;
+        this.onEvent?.({ type: 'connection-lost', host: target.name, address: `${target.address}:${target.port}` });
+      }
       this.live.delete(c);
       this.peakChannels = Math.max(this.peakChannels, c.peakChannels);
       void this.conns.get(target.key)?.then((cur) => {
@@ -162,7 +182,57 @@ export class SshPool implements Connector {
   stats(): SshPoolStats {
     let peak = this.peakChannels;
     for (const c of this.live) peak = Math.max(peak, c.peakChannels);
-    return { connectionsOpened: this.opened, handshakesInFlight: this.inFlight, open: this.live.size, peakChannelsPerConnection: peak };
+    return {
+      connectionsOpened: this.opened,
+      handshakesInFlight: this.inFlight,
+      open: this.live.size,
+      peakChannelsPerConnection: peak,
+      connectionsLost: this.lost,
+      connectionsDropped: this.dropped,
+    };
+  }
+
+  /**
+   * Before open connections are trusted for another command (the labrig agent calls this when a
+   * command leases the pool): when lines of the known_hosts file were removed or changed since the
+   * last check, every open connection is dropped, so the next use makes a new handshake checked
+   * against the file as it is now (a key rotated on a host then fails HostKeyMismatch as it would
+   * without the agent). When lines were only added (this pool's own accept-new appends, or a
+   * `@revoked` line), each connection's key is checked against the file and those that no longer
+   * match are dropped. Returns the number dropped.
+   */
+  revalidateHostKeys(): number {
+    const file = this.opts.knownHostsFile;
+    if (!file || this.opts.hostKeyPolicy === 'off') return 0;
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      /* no file: every line was removed */
+    }
+    const lines = new Set(text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+    const before = this.knownLines;
+    this.knownLines = lines;
+    if (before === undefined) return 0; // the first lease: connections (none yet) are checked as they open
+    const removed = [...before].some((l) => !lines.has(l));
+    const added = [...lines].some((l) => !before.has(l));
+    if (!removed && !added) return 0;
+    const parsed = removed ? [] : parseKnownHosts(text);
+    const stale = [...this.live].filter((c) => {
+      if (removed) return true;
+      const key = (c.client as { labrigHostKey?: Buffer }).labrigHostKey;
+      return !key || checkHostKey(parsed, hostKeyName(c.target.address, c.target.port), key).status !== 'match';
+    });
+    if (!stale.length) return 0;
+    for (const c of stale) {
+      c.dropped = true;
+      this.live.delete(c);
+      this.conns.delete(c.target.key);
+      void c.end();
+    }
+    this.dropped += stale.length;
+    this.onEvent?.({ type: 'connections-dropped', reason: removed ? `${file} changed` : `a key in ${file} no longer matches`, hosts: stale.map((c) => c.target.name) });
+    return stale.length;
   }
 
   /** End every connection (hosts behind jumps first). */

@@ -15,7 +15,7 @@ import { hostSets, selectRuns, type ExperimentTarget } from '../engine/run-plan.
 import { createProgress } from '../engine/progress.js';
 import type { CoordinatorSettings, Plan } from '../plan/load.js';
 import { foldEvents, openPlanJournal, readPlanEvents, type PlanEvent } from '../store/run-store.js';
-import { buildCoordinatorBundle } from './bundle.js';
+import { buildProgram } from '@labrig/runner/program';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
 import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorSpec } from './spec.js';
@@ -284,7 +284,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
     }
 
     // The program, the spec and the host keys; the program and spec are content-addressed.
-    const bundle = await buildCoordinatorBundle(ctx.root);
+    const bundle = await buildProgram(ctx.root);
     const tmp = mkdtempSync(join(tmpdir(), 'labrig-handoff-'));
     try {
       writeFileSync(join(tmp, 'spec.json'), `${JSON.stringify(spec)}\n`);
@@ -298,7 +298,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
       const bytes = sent.reduce((a, s) => a + (s.transferred ? s.bytes : 0), 0);
       ctx.log(`handed to ${host.name}: ${dir}/ (${bytes ? `${bytes} bytes sent` : 'unchanged, nothing sent'}; deployment key on ${added.filter(Boolean).length ? `${added.filter(Boolean).length} new` : 'no new'} host(s))`);
       // Older programs of this plan are removed (no coordinator runs: the lock is not alive).
-      await remote.shell(`cd ${quoteArg(dir)} && for f in labrig-coordinator-*.cjs; do [ "$f" = ${quoteArg(bundle.name)} ] || rm -f -- "$f"; done`);
+      await remote.shell(`cd ${quoteArg(dir)} && for f in labrig-coordinator-*.cjs labrig-engine-*.cjs; do [ "$f" = ${quoteArg(bundle.name)} ] || rm -f -- "$f"; done`);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -311,7 +311,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
       `cd ${quoteArg(dir)} || exit 3`,
       'rm -f stop',
       ...Object.entries(env).map(([k, v]) => `export ${k}=${quoteArg(v)}`),
-      `setsid ${quoteArg(node)} ${quoteArg(bundle.name)} "$PWD" ${quoteArg(`--handoff=${handoff}`)} >> coordinator.log 2>&1 < /dev/null &`,
+      `setsid ${quoteArg(node)} ${quoteArg(bundle.name)} coordinator "$PWD" ${quoteArg(`--handoff=${handoff}`)} >> coordinator.log 2>&1 < /dev/null &`,
       'echo "pid $!"',
     ].join('\n');
     await remote.exec(['sh', '-s'], { stdin: `${script}\n`, ...(ctx.signal ? { signal: ctx.signal } : {}) });

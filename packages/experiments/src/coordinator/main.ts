@@ -3,7 +3,7 @@
  * local sweep (runPlan: same run ids, attempt folders, checksummed collection and resume rules),
  * its result store under its own folder (`~/.labrig/coordinator/<plan>/results/<plan>/`).
  *
- *   node labrig-coordinator-<sha>.cjs <folder> --handoff=<id>
+ *   node labrig-engine-<sha>.cjs coordinator <folder> --handoff=<id>   (the engine program: @labrig/engine)
  *
  * The folder holds spec.json (what the laptop handed over), known_hosts (the laptop's host keys
  * for the run hosts: checked strictly), the lock, this program's journal (coordinator.jsonl) and
@@ -55,7 +55,7 @@ export function specTarget(spec: CoordinatorSpec, env: Record<string, string>, p
 export async function main(argv: readonly string[]): Promise<number> {
   const dir = resolve(argv[0] ?? '.');
   const handoff = argv.find((a) => a.startsWith('--handoff='))?.slice('--handoff='.length) ?? 'manual';
-  installOutputRedaction(); // flushed at exit by entry.ts
+  installOutputRedaction(); // flushed at exit by the engine program (@labrig/engine src/program.ts)
   const spec = JSON.parse(readFileSync(join(dir, 'spec.json'), 'utf8')) as CoordinatorSpec;
   if (spec.format !== SPEC_FORMAT) {
     console.error(`spec.json has format ${String(spec.format)}, this coordinator reads ${SPEC_FORMAT}: hand the plan over again`);
@@ -157,3 +157,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   return code;
 }
+
+/** The coordinator mode of the labrig engine program (@labrig/engine src/program.ts). */
+export const coordinatorMain = main;

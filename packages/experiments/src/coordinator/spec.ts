@@ -12,7 +12,7 @@ import type { Plan } from '../plan/load.js';
 /** Folder of a plan's coordinator on its host, relative to the login home. */
 export const COORDINATOR_HOME = '.labrig/coordinator';
 /** Prefix of the coordinator program's file name: also how a live coordinator is recognised in /proc/<pid>/cmdline. */
-export const PROGRAM_PREFIX = 'labrig-coordinator-';
+export { PROGRAM_PREFIX } from '@labrig/runner/program';
 export const RUN_DIR_TOKEN = '@@labrig-run-dir@@';
 export const SPEC_FORMAT = 1;
 

@@ -1,6 +1,6 @@
 import type { Host } from '@labrig/core';
 import { parseDuration, parseFailurePolicy, type Renderer, type RunDefaults, type RunOptions } from '@labrig/core';
-import type { SshPool } from '@labrig/ssh';
+import type { SshPoolLike } from '@labrig/ssh';
 import { createSshPool, runDefaultsOf as kitRunDefaults } from '@labrig/platform-kit';
 import type { LocalPlatformConfig } from './config.js';
 
@@ -14,7 +14,7 @@ export interface RunOverrides {
 }
 
 /** An SSH pool configured from the platform file's `[ssh]` section. */
-export function createPool(root: string, cfg: LocalPlatformConfig): SshPool {
+export function createPool(root: string, cfg: LocalPlatformConfig): SshPoolLike {
   return createSshPool(root, cfg.ssh);
 }
 
@@ -28,7 +28,7 @@ export function runOptionsFrom(
   root: string,
   cfg: LocalPlatformConfig,
   hosts: Host[],
-  connector: SshPool,
+  connector: SshPoolLike,
   o: RunOverrides,
   title: string,
 ): RunOptions {
