@@ -18,6 +18,9 @@ export function projectTestConfig(projectDir: string, overrides: ViteUserConfig[
       testTimeout: 60_000,
       hookTimeout: 180_000,
       reporters: ['default', 'json'],
+      // Commands started by specs run in their own process unless a spec asks for the labrig agent
+      // (packages/engine/src/agent/agent.spec.ts): a spec's temporary workspace leaves no agent behind.
+      env: { LABRIG_AGENT: process.env['LABRIG_AGENT'] ?? 'off' },
       outputFile: { json: join(workspaceRoot, 'dist', 'test-results', `${name}.json`) },
       ...overrides,
     },

@@ -61,3 +61,13 @@ export function currentScope(): CommandScope | undefined {
 export function runInScope<T>(scope: CommandScope, fn: () => T): T {
   return storage().run(scope, fn);
 }
+
+/**
+ * Run `fn` outside any command scope: what it starts to outlive the command (a pooled SSH
+ * connection, its keepalive timer) must not carry that command's scope, its environment included.
+ */
+export function outsideScope<T>(fn: () => T): T {
+  const g = globalThis as { [KEY]?: AsyncLocalStorage<CommandScope> };
+  const s = g[KEY];
+  return s ? s.exit(fn) : fn();
+}

@@ -16,6 +16,7 @@ import { flushOutput } from '@labrig/core';
 import { coordinatorMain } from '@labrig/experiments/coordinator';
 import { runAgent } from './agent/agent.js';
 import { bridgeLink } from './link-bridge.js';
+import { coordinatorLink } from './coordinator-link.js';
 
 const USAGE = 'usage: labrig-engine agent <workspace root> [--idle=<ms>] | coordinator <folder> [--handoff=<id>] | link <socket>';
 
@@ -31,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     const idleMs = idle !== undefined && /^\d+$/.test(idle) ? Number(idle) : 10 * 60_000;
     return runAgent({ root: target, idleMs, program: programDigest() });
   }
-  if (mode === 'coordinator' && target) return coordinatorMain([target, ...rest]);
+  if (mode === 'coordinator' && target) return coordinatorMain([target, ...rest], coordinatorLink(programDigest()));
   if (mode === 'link' && target) return bridgeLink(target);
   console.error(USAGE);
   return 2;

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
-import { HostUnreachable } from '@labrig/core';
+import { HostUnreachable, outsideScope } from '@labrig/core';
 import type { Connector, Host, Remote } from '@labrig/core';
 import { openClient } from './connect.js';
 import { Connection } from './connection.js';
@@ -121,7 +121,9 @@ export class SshPool implements Connector {
     if (this.closing) return Promise.reject(new Error('SshPool is closed'));
     let p = this.conns.get(target.key);
     if (!p) {
-      p = this.open(target);
+      // Opened outside the command's scope: the connection outlives the command in the labrig agent
+      // and must not keep its scope (environment, secrets) alive through its sockets and timers.
+      p = outsideScope(() => this.open(target));
       this.conns.set(target.key, p);
       const mine = p;
       p.catch(() => {

@@ -397,7 +397,11 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
   outer.removeEventListener('abort', onOuterAbort);
   // Give abandoned work (timed out, aborted) a moment to wind down so its logs are complete.
   if (lingering.size > 0) {
-    await Promise.race([Promise.allSettled([...lingering]), sleep(opts.abortGraceMs)]);
+    // The grace timer is cleared as soon as that work ended: nothing of the run outlives it (in the
+    // labrig agent a pending timer would hold on to the command's scope, its environment included).
+    const graceOver = new AbortController();
+    await Promise.race([Promise.allSettled([...lingering]), sleep(opts.abortGraceMs, graceOver.signal)]);
+    graceOver.abort();
   }
   await Promise.all([...openLogs].map((l) => l.close()));
 

@@ -23,7 +23,8 @@ import { appendFileSync, closeSync, existsSync, openSync, readFileSync, unlinkSy
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants } from 'node:os';
-import { isProcessAlive, redactWrites, runInScope, type CommandScope, type PatchableStream, type ScopeStream } from '@labrig/core';
+import { writeHeapSnapshot } from 'node:v8';
+import { isProcessAlive, outsideScope, redactWrites, runInScope, type CommandScope, type PatchableStream, type ScopeStream } from '@labrig/core';
 import { enableSharedPools, type SharedPools } from '@labrig/ssh';
 import { bundleExecutor, platformOf, resolveExecutor, UsageError } from '@labrig/runner/launch';
 import { agentPaths } from '@labrig/runner/link';
@@ -180,9 +181,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       ...(typeof t?.columns === 'number' ? { columns: t.columns } : {}),
       ...(typeof t?.rows === 'number' ? { rows: t.rows } : {}),
     });
+    const env = f.env;
+    f.env = {}; // the scope holds the only copy, dropped when the command ends
     const scope: CommandScope = {
       id,
-      env: { ...f.env },
+      env,
       cwd: f.cwd,
       stdout: tty(f.tty?.stdout, sendOut(1)),
       stderr: tty(f.tty?.stderr, sendOut(2)),
@@ -234,6 +237,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const done = (code: number): void => {
       if (grace) clearTimeout(grace);
       answer(code);
+      detached = true;
+      // What the command leaves running (a keep-alive socket, a child process) keeps its scope as
+      // its async context: empty it, so no environment or secret of the command outlives it.
+      scope.env = {};
+      delete scope.secrets;
       running.delete(id);
       lastActivity = Date.now();
       journal({ event: 'command-end', id, ref: f.ref, project: f.project, code, ms: Date.now() - started, ...(detached ? { detached: true } : {}) });
@@ -275,6 +283,13 @@ export async function runAgent(o: AgentOptions): Promise<number> {
         req.send({ t: 'status', role: 'agent', pid: process.pid, program: o.program, root: o.root, idleMs: o.idleMs, commands: seq, running: running.size, pools: pools.list().map((p) => ({ knownHostsFile: p.knownHostsFile, leases: p.leases, ...p.stats })) });
         return req.end();
       }
+      if (f.t === 'heap-snapshot' && process.env['LABRIG_AGENT_DEBUG']) {
+        // For the spec that checks no secret outlives its command (only with LABRIG_AGENT_DEBUG set
+        // when the agent started): a full GC, then what the agent still holds.
+        const file = writeHeapSnapshot(join(paths.dir, `agent-${process.pid}-${Date.now()}.heapsnapshot`));
+        req.send({ t: 'heap-snapshot', file });
+        return req.end();
+      }
       if (f.t === 'stop') {
         req.send({ t: 'stopping', mode: 'when-idle' });
         req.end();
@@ -302,7 +317,8 @@ async function runExecutorHere(root: string, f: RunFrame): Promise<number> {
   let m: { runExecutor: (a: unknown) => Promise<number>; executor: unknown; schema: unknown; modules: unknown };
   try {
     const { impl, schema } = resolveExecutor(root, f.ref);
-    const main = await bundleExecutor(root, f.ref, impl, schema, platformOf(f.projectRoot, f.argv));
+    // Outside the command's scope: esbuild's service process, started by the first build, lives on.
+    const main = await outsideScope(() => bundleExecutor(root, f.ref, impl, schema, platformOf(f.projectRoot, f.argv)));
     m = (await import(pathToFileURL(main).href)) as typeof m;
   } catch (err) {
     const e = err as Error & { hint?: string };

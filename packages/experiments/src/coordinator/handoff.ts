@@ -16,6 +16,7 @@ import { createProgress } from '../engine/progress.js';
 import type { CoordinatorSettings, Plan } from '../plan/load.js';
 import { foldEvents, openPlanJournal, readPlanEvents, type PlanEvent } from '../store/run-store.js';
 import { buildProgram } from '@labrig/runner/program';
+import { requestCoordinator } from './link-client.js';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
 import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorSpec } from './spec.js';
@@ -352,7 +353,11 @@ export async function stopCoordinator(ctx: CoordinatorContext, now: boolean): Pr
     ctx.log(`no coordinator runs plan ${ctx.plan.name} on ${host.name}: nothing to stop`);
     return { host, wasRunning: false };
   }
-  await remote.shell(`cd ${quoteArg(dir)} && printf '%s\\n' ${now ? 'now' : 'after-run'} > stop.tmp && mv stop.tmp stop${now ? ` && kill -TERM ${probe.pid}` : ''}`);
+  // Over the coordinator's link (the engine protocol); a coordinator without one gets the stop file.
+  const answer = await requestCoordinator(remote, dir, probe, { t: 'stop', mode: now ? 'now' : 'after-run' }, ctx.signal).catch(() => undefined);
+  if (answer?.t !== 'stopping') {
+    await remote.shell(`cd ${quoteArg(dir)} && printf '%s\\n' ${now ? 'now' : 'after-run'} > stop.tmp && mv stop.tmp stop${now ? ` && kill -TERM ${probe.pid}` : ''}`);
+  }
   ctx.log(now ? `stopping the coordinator on ${host.name} (pid ${probe.pid}) now: runs in flight go on on their hosts and are collected by its next start` : `the coordinator on ${host.name} (pid ${probe.pid}) stops after the run(s) in flight`);
   for (;;) {
     await new Promise((r) => setTimeout(r, 300));

@@ -52,7 +52,16 @@ export function specTarget(spec: CoordinatorSpec, env: Record<string, string>, p
   };
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * The coordinator's end of the link (the engine program passes it: @labrig/engine src/program.ts):
+ * a unix socket `engine.sock` in the folder answering `status` and `stop`, the same protocol as
+ * the agent's, reached from the laptop over an SSH channel (`node <program> link <socket>`).
+ */
+export interface CoordinatorLink {
+  serve(dir: string, handlers: { status(): Record<string, unknown>; stop(mode: 'after-run' | 'now'): void }): Promise<{ close(): Promise<void> }>;
+}
+
+export async function main(argv: readonly string[], link?: CoordinatorLink): Promise<number> {
   const dir = resolve(argv[0] ?? '.');
   const handoff = argv.find((a) => a.startsWith('--handoff='))?.slice('--handoff='.length) ?? 'manual';
   installOutputRedaction(); // flushed at exit by the engine program (@labrig/engine src/program.ts)
@@ -98,6 +107,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   readStop();
   const timer = setInterval(readStop, 300);
+  const requestStop = (mode: 'after-run' | 'now'): void => {
+    if (mode === 'now') {
+      if (!stopNow.signal.aborted) appendEvent(dir, { type: 'stop-requested', time: now(), mode: 'now' });
+      stopNow.abort(new Error('stopped (--now)'));
+    } else if (!drain.signal.aborted) {
+      appendEvent(dir, { type: 'stop-requested', time: now(), mode: 'after-run' });
+      drain.abort();
+    }
+  };
+  let served: { close(): Promise<void> } | undefined;
+  try {
+    served = await link?.serve(dir, {
+      status: () => ({ role: 'coordinator', pid: process.pid, plan: spec.plan.name, handoff, runs: spec.plan.runs.length, stopping: stopNow.signal.aborted ? 'now' : drain.signal.aborted ? 'after-run' : null }),
+      stop: requestStop,
+    });
+  } catch (e) {
+    console.error(`the link socket could not be opened (stop files still work): ${(e as Error).message}`);
+  }
   const onSignal = () => {
     if (!stopNow.signal.aborted) appendEvent(dir, { type: 'stop-requested', time: now(), mode: 'now' });
     stopNow.abort(new Error('stopped (signal)'));
@@ -141,6 +168,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } finally {
     clearInterval(timer);
+    await served?.close().catch(() => undefined);
     await pool.close().catch(() => undefined);
     // Counted from the journal: also right when the run was stopped or failed half-way.
     try {

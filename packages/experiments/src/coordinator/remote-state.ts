@@ -22,6 +22,10 @@ export interface CoordinatorProbe {
   offset: number;
   /** Free KiB in the login home (for the pre-flight check). */
   freeKiB?: number;
+  /** The live coordinator's node and program (its argv[0] and argv[1]): what runs its link bridge. */
+  program?: { node: string; file: string };
+  /** The link token in its folder (readable by this user only). */
+  token?: string;
 }
 
 const SEP = '@@labrig-coordinator-probe@@';
@@ -42,6 +46,7 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
     `  st=$(sed -n 's/^[0-9]* (.*) \\(.\\) .*/\\1/p' "/proc/$pid/stat" 2>/dev/null); [ -n "$st" ] && [ "$st" != Z ] && alive=y`,
     'fi',
     'echo "lock ${pid:-none} $alive"',
+    `if [ "$alive" = y ]; then printf 'prog %s\\t%s\\n' "$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 1p)" "$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 2p)"; [ -r token ] && echo "token $(cat token)"; fi`,
     `echo ${SEP}`,
     'cat coordinator.jsonl 2>/dev/null',
     `echo ${SEP}`,
@@ -57,6 +62,10 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
     if (lock[1] !== 'none') probe.pid = Number(lock[1]);
     probe.alive = lock[2] === 'y';
   }
+  const prog = /^prog ([^\t\n]+)\t([^\n]+)$/m.exec(head);
+  if (prog) probe.program = { node: prog[1]!, file: prog[2]! };
+  const token = /^token ([0-9a-f]+)$/m.exec(head)?.[1];
+  if (token) probe.token = token;
   probe.events = parseJsonLines<CoordinatorEvent>(coordText);
   // Only complete lines: a line being written is read again next time.
   const end = planText.lastIndexOf('\n');

@@ -61,7 +61,7 @@ function coordinators(): number[] {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (/(^|\/)node$/.test(argv[0] ?? '') && /labrig-engine-[0-9a-f]{12}\.cjs$/.test(argv[1] ?? '')) out.push(Number(pid));
+      if (/(^|\/)node$/.test(argv[0] ?? '') && /labrig-engine-[0-9a-f]{12}\.cjs$/.test(argv[1] ?? '') && argv[2] === 'coordinator') out.push(Number(pid));
     } catch {
       /* gone */
     }
