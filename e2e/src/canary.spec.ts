@@ -19,7 +19,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down } from '@labrig/testbed';
-import { createE2eWorkspace, localPlatformFile, testbedDir, type CommandResult, type E2eWorkspace } from './workspace.js';
+import { createE2eWorkspace, localPlatformFile, stopAgent, testbedDir, type CommandResult, type E2eWorkspace } from './workspace.js';
 
 // Unique per run; `"`, `\` and `'` are escaped by JSON and by the shell quoting.
 const CORE = `cnry-${randomBytes(6).toString('hex')}`;
@@ -135,6 +135,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  stopAgent(ws?.dir);
   if (ws) await ws.nx(['run', `${SYSTEM}:stop`, '-c', PLATFORM]).catch(() => undefined);
   if (tbDir && existsSync(join(tbDir, 'state.json'))) await down(tbDir);
   if (tbDir) rmSync(tbDir, { recursive: true, force: true });
@@ -192,6 +193,33 @@ describe('a secret printed by commands never leaves labrig in clear', { timeout:
     const terminalOutputs = [...filesUnder(join(ws.dir, '.nx'))].filter((f) => f.includes('terminalOutput'));
     expect(terminalOutputs.length, 'Nx kept no terminal output').toBeGreaterThan(0);
     expect(terminalOutputs.some((f) => readFileSync(f, 'utf8').includes(`build sees ${MARK}`))).toBe(true);
+  });
+
+  it('is redacted the same when the commands run in the labrig agent, and the agent keeps none of it', async () => {
+    const agent = { LABRIG_AGENT: 'on' };
+    const viaAgent = async (what: string, args: string[]): Promise<CommandResult> => {
+      const r = await ws.nx(args, agent);
+      outputs.push({ what: `${what} (agent)`, r });
+      expect(leaks(r.all), `${what} (agent): the secret is in nx's output:\n${r.all}`).toEqual([]);
+      return r;
+    };
+    const plain = await viaAgent('plain', ['run', `${SYSTEM}:exec`, '-c', PLATFORM, '--cmd=env | grep CANARY', '--output=plain']);
+    expectOk(plain, 'plain (agent)');
+    expect(plain.all).toMatch(/\[tb-\d\] CANARY_TOKEN=\*\*\*/);
+    const split = await viaAgent('split', ['run', `${SYSTEM}:exec`, '-c', PLATFORM, '--cmd=s="$CANARY_TOKEN"; h=$((${#s} / 2)); printf "%s" "$s" | cut -c1-$h | tr -d "\\n"; sleep 0.3; printf "%s" "$s" | cut -c$((h + 1))-', '--output=plain']);
+    expectOk(split, 'split (agent)');
+    expect(split.all).toMatch(/\[tb-\d\] \*\*\*/);
+    const failing = await viaAgent('failing', ['run', `${SYSTEM}:exec`, '-c', PLATFORM, '--cmd=printf "failing with %s\\n" "$CANARY_TOKEN" >&2; exit 3', '--output=json']);
+    expect(failing.exitCode).not.toBe(0);
+    expect(failing.all).toContain(MARK);
+    const task = await viaAgent('task', ['run', `${SYSTEM}:show`, '-c', PLATFORM, '--output=plain']);
+    expectOk(task, 'task (agent)');
+    expect(task.all).toContain(`task sees ${MARK}`);
+    // They ran in the agent (its journal), which never had the secret in its own environment.
+    const journal = readFileSync(join(ws.dir, '.labrig/agent/agent.jsonl'), 'utf8');
+    expect(journal.match(/"event":"command-end"/g)?.length ?? 0).toBeGreaterThanOrEqual(4);
+    const pid = (JSON.parse(readFileSync(join(ws.dir, '.labrig/agent/agent.pid'), 'utf8')) as { pid: number }).pid;
+    expect(leaks(readFileSync(`/proc/${pid}/environ`, 'latin1'))).toEqual([]);
   });
 
   it('is nowhere on disk: the workspace (Nx cache and data, .labrig, dist, results, node_modules/.cache), ~/.nx, temp files', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down } from '@labrig/testbed';
-import { createE2eWorkspace, localPlatformFile, testbedDir, type E2eWorkspace } from './workspace.js';
+import { createE2eWorkspace, localPlatformFile, stopAgent, testbedDir, type E2eWorkspace } from './workspace.js';
 
 let ws: E2eWorkspace;
 let tbDir: string;
@@ -24,6 +24,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  stopAgent(ws?.dir);
   if (tbDir && existsSync(join(tbDir, 'state.json'))) await down(tbDir);
   if (tbDir) rmSync(tbDir, { recursive: true, force: true });
   if (ws && !process.env['KEEP']) ws.remove();
@@ -79,11 +80,14 @@ async function interrupt(start: (cmd: string) => ResultPromise): Promise<{ exitC
   return { exitCode: r.exitCode, all: String(r.all ?? ''), events: journal(id) };
 }
 
-describe('Ctrl-C halfway through a command on 4 hosts', () => {
+describe.each([
+  ['in its own process', 'off'],
+  ['in the labrig agent', 'on'],
+])('Ctrl-C halfway through a command on 4 hosts, %s', (_how, agent) => {
   it('labrig-run: the remote commands are stopped, the journal ends with every host aborted, exit 130', async () => {
     const bin = join(ws.dir, 'node_modules/@labrig/runner/bin/labrig-run.mjs');
     const r = await interrupt((cmd) =>
-      execa(process.execPath, [bin, '@labrig/platform-kit:exec', 'it', 'configs/platforms/it', '--platform=it', `--cmd=${cmd}`, '--output=plain'], { cwd: ws.dir, all: true, reject: false }),
+      execa(process.execPath, [bin, '@labrig/platform-kit:exec', 'it', 'configs/platforms/it', '--platform=it', `--cmd=${cmd}`, '--output=plain'], { cwd: ws.dir, all: true, reject: false, env: { LABRIG_AGENT: agent } }),
     );
     expect(r.exitCode).toBe(130);
     const end = r.events.find((e) => e.type === 'run-end')!;
@@ -99,7 +103,7 @@ describe('Ctrl-C halfway through a command on 4 hosts', () => {
         cwd: ws.dir,
         all: true,
         reject: false,
-        env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws.dir, '.nx/cache'), NX_WORKSPACE_DATA_DIRECTORY: join(ws.dir, '.nx/data') },
+        env: { LABRIG_AGENT: agent, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_CACHE_DIRECTORY: join(ws.dir, '.nx/cache'), NX_WORKSPACE_DATA_DIRECTORY: join(ws.dir, '.nx/data') },
       }),
     );
     expect(r.exitCode).not.toBe(0);

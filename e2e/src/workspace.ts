@@ -3,7 +3,7 @@
  * the repository's) where the real `nx` CLI runs labrig's inferred targets, Nx's cache and data
  * kept inside it, and a testbed of real sshd hosts for its platform files.
  */
-import { mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createGeneratorWorkspace, type GeneratorWorkspace } from '../../packages/core/src/generators/generator-workspace.js';
@@ -45,4 +45,15 @@ export function localPlatformFile(o: { dir: string; hosts: number; addressBase: 
     ...(o.extra ?? []),
     '',
   ].join('\n');
+}
+
+/** Stop the labrig agent a spec started in its workspace (SIGTERM to the pid in `.labrig/agent/agent.pid`). */
+export function stopAgent(dir: string | undefined): void {
+  const pidFile = dir && join(dir, '.labrig/agent/agent.pid');
+  if (!pidFile || !existsSync(pidFile)) return;
+  try {
+    process.kill(Number((JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid), 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
 }

@@ -1,5 +1,7 @@
 /** One live SSH connection in the pool: the ssh2 Client and its channel limit. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Client } from 'ssh2';
+import { currentScope } from '@labrig/core';
 import { Semaphore } from './semaphore.js';
 import type { ResolvedHost } from './resolve-host.js';
 
@@ -60,6 +62,10 @@ export class Connection {
     onOpen: (channel: T) => void,
     signal?: AbortSignal,
   ): Promise<T> {
+    // Inside the labrig agent the connection outlives commands and its socket runs in no command's
+    // scope: the channel's events (output, exit, SFTP replies) are brought back into the scope of
+    // the command that opened it, for its redaction, its output and its interrupt signal.
+    const inCaller = currentScope() ? AsyncLocalStorage.snapshot() : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         return await new Promise<T>((resolve, reject) => {
@@ -67,6 +73,7 @@ export class Connection {
             open((err, ch) => {
               if (err) return reject(err);
               try {
+                if (inCaller) bindToCaller(ch, inCaller);
                 onOpen(ch);
                 resolve(ch);
               } catch (e) {
@@ -105,5 +112,23 @@ export class Connection {
       }
       client.end();
     });
+  }
+}
+
+/**
+ * Run everything that feeds `ch` (data pushed into it, events emitted from it; the same for its
+ * stderr) in `ctx`: whatever it calls synchronously, and what that schedules, is in that context.
+ */
+function bindToCaller(ch: unknown, ctx: <R>(fn: () => R) => R): void {
+  for (const obj of [ch, (ch as { stderr?: unknown } | undefined)?.stderr]) {
+    if (!obj || typeof obj !== 'object') continue;
+    const o = obj as Record<string, unknown>;
+    for (const m of ['push', 'emit']) {
+      const f = o[m];
+      if (typeof f !== 'function') continue;
+      o[m] = function (this: unknown, ...args: unknown[]): unknown {
+        return ctx(() => (f as (...a: unknown[]) => unknown).apply(this, args));
+      };
+    }
   }
 }

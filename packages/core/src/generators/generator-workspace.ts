@@ -19,8 +19,8 @@ export interface CommandResult {
 
 export interface GeneratorWorkspace {
   dir: string;
-  /** `nx <args>` in the workspace. */
-  nx(args: string[]): Promise<CommandResult>;
+  /** `nx <args>` in the workspace (`env`: variables added for this command). */
+  nx(args: string[], env?: Record<string, string>): Promise<CommandResult>;
   /** `tsc -p <project>`. */
   tsc(project: string): Promise<CommandResult>;
   /** `vitest run` in a folder of the workspace. */
@@ -51,13 +51,13 @@ export function createGeneratorWorkspace(prefix: string): GeneratorWorkspace {
     NX_CACHE_DIRECTORY: join(dir, '.nx/cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(dir, '.nx/data'),
   };
-  const node = async (args: string[], cwd: string, withEnv: boolean): Promise<CommandResult> => {
-    const r = await execa('node', args, { cwd, ...(withEnv ? { env, extendEnv: false } : {}), all: true, reject: false });
+  const node = async (args: string[], cwd: string, withEnv: boolean, more: Record<string, string> = {}): Promise<CommandResult> => {
+    const r = await execa('node', args, { cwd, ...(withEnv ? { env: { ...env, ...more }, extendEnv: false } : {}), all: true, reject: false });
     return { exitCode: r.exitCode, stdout: r.stdout, all: r.all };
   };
   return {
     dir,
-    nx: (args) => node([join(dir, 'node_modules/nx/dist/bin/nx.js'), ...args], dir, true),
+    nx: (args, more) => node([join(dir, 'node_modules/nx/dist/bin/nx.js'), ...args], dir, true, more),
     tsc: (project) => node([join(dir, 'node_modules/typescript/bin/tsc'), '-p', project], dir, false),
     vitest: (cwd) => node([join(dir, 'node_modules/vitest/vitest.mjs'), 'run'], cwd, true),
     link: (packageName, pkgDir) => symlinkSync(pkgDir, join(dir, 'node_modules', packageName)),
