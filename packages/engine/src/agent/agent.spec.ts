@@ -69,14 +69,14 @@ async function waitFor(what: string, ok: () => boolean, ms = 20_000): Promise<vo
 }
 
 /** One request to the agent over its socket (hello with the token first). */
-function request(frame: Record<string, unknown>, token = readFileSync(paths().token, 'utf8').trim()): Promise<Array<Record<string, unknown>>> {
+function request(frame: Record<string, unknown>, token = readFileSync(paths().token, 'utf8').trim(), hello: Record<string, unknown> = {}): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
     const s = connect(paths().socket);
     let buf = '';
     s.on('data', (d) => (buf += String(d)));
     s.on('error', reject);
     s.on('close', () => resolve(buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)));
-    s.on('connect', () => s.write(`${JSON.stringify({ t: 'hello', protocol: LINK_PROTOCOL, token })}\n${JSON.stringify(frame)}\n`));
+    s.on('connect', () => s.write(`${JSON.stringify({ t: 'hello', protocol: LINK_PROTOCOL, token, ...hello })}\n${JSON.stringify(frame)}\n`));
   });
 }
 
@@ -173,6 +173,25 @@ describe('the labrig agent', () => {
     const next = await exec('echo next');
     expect(next.code, next.out).toBe(0);
     expect(agentPid()).not.toBe(pid2);
+  });
+
+  it('is replaced, not reused, when the workspace\'s code changed (a client of another program)', async () => {
+    expect((await exec('true')).code).toBe(0);
+    const old = agentPid();
+    const answer = await request({ t: 'status' }, undefined, { program: 'f'.repeat(64) });
+    expect(answer[0]).toMatchObject({ t: 'refuse', code: 'program' });
+    await waitFor('the old agent to retire', () => journal().some((e) => e['event'] === 'retire' && /another program/.test(String(e['reason']))));
+    await waitFor('the old agent to exit', () => {
+      try {
+        process.kill(old, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    const next = await exec('echo fresh');
+    expect(next.code, next.out).toBe(0);
+    expect(agentPid()).not.toBe(old);
   });
 
   it('cannot be used by another unix user', async () => {

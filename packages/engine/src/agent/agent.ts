@@ -307,6 +307,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   setInterval(() => {
     if (!existsSync(join(o.root, 'nx.json'))) void shutdown('the workspace is gone');
     else if (running.size === 0 && Date.now() - lastActivity >= o.idleMs) void shutdown(`idle for ${Math.round(o.idleMs / 1000)} s`);
+    // A platform no command used for the idle time: its connections are closed (the agent stays for the others).
+    else void pools.closeIdle(o.idleMs).then((n) => n && journal({ event: 'pools-closed', count: n, reason: 'idle' }));
   }, Math.min(5000, Math.max(200, Math.floor(o.idleMs / 4)))).unref();
   // Keep the process alive while listening (the interval is unref'd so shutdown is never held up).
   return new Promise<number>(() => undefined);
