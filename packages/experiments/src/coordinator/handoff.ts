@@ -355,10 +355,15 @@ export async function stopCoordinator(ctx: CoordinatorContext, now: boolean): Pr
   }
   // Over the coordinator's link (the engine protocol); a coordinator without one gets the stop file.
   const answer = await requestCoordinator(remote, dir, probe, { t: 'stop', mode: now ? 'now' : 'after-run' }, ctx.signal).catch(() => undefined);
+  const how = answer?.t === 'stopping' ? 'asked over its link' : 'asked with a stop file';
   if (answer?.t !== 'stopping') {
     await remote.shell(`cd ${quoteArg(dir)} && printf '%s\\n' ${now ? 'now' : 'after-run'} > stop.tmp && mv stop.tmp stop${now ? ` && kill -TERM ${probe.pid}` : ''}`);
   }
-  ctx.log(now ? `stopping the coordinator on ${host.name} (pid ${probe.pid}) now: runs in flight go on on their hosts and are collected by its next start` : `the coordinator on ${host.name} (pid ${probe.pid}) stops after the run(s) in flight`);
+  ctx.log(
+    now
+      ? `stopping the coordinator on ${host.name} (pid ${probe.pid}, ${how}) now: runs in flight go on on their hosts and are collected by its next start`
+      : `the coordinator on ${host.name} (pid ${probe.pid}, ${how}) stops after the run(s) in flight`,
+  );
   for (;;) {
     await new Promise((r) => setTimeout(r, 300));
     ctx.signal?.throwIfAborted();

@@ -258,7 +258,7 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
     await waitFor('a run in flight', () => remoteEvents('stopme').some((e) => e.type === 'run-start'));
     const s = await run('experiment', ['--plan=stopme', '--coordinator=tb-0', '--stop']);
     expect(s.exitCode, s.all).toBe(0);
-    expect(s.all).toMatch(/stops after the run\(s\) in flight/);
+    expect(s.all).toMatch(/asked over its link\) stops after the run\(s\) in flight/);
     expect(s.all).toMatch(/coordinator stopped: 1 done, 0 failed, 5 pending/);
     expect(coordinators()).toEqual([]);
     const ev = remoteEvents('stopme');
@@ -275,7 +275,7 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
     await waitFor('the next run in flight', () => remoteEvents('stopme').filter((e) => e.type === 'run-start').length > starts);
     const now = await run('experiment', ['--plan=stopme', '--coordinator=tb-0', '--stop', '--now']);
     expect(now.exitCode, now.all).toBe(0);
-    expect(now.all).toMatch(/stopping the coordinator on tb-0 \(pid \d+\) now/);
+    expect(now.all).toMatch(/stopping the coordinator on tb-0 \(pid \d+, asked over its link\) now/);
     expect(coordinators()).toEqual([]);
     const ends = lines<{ type: string; stopped?: boolean }>(join(coordDir('stopme'), 'coordinator.jsonl')).filter((e) => e.type === 'end');
     expect(ends.at(-1)).toMatchObject({ stopped: true });
