@@ -39,6 +39,9 @@ export interface AgentOptions {
   program: string;
 }
 
+/** Resident size above which the agent retires after a command (a new one starts on the next). */
+const MAX_RSS = 1.5 * 2 ** 30;
+
 /** How long a stopped command may take to end before its client is answered anyway. */
 const GRACE_MS = 10_000;
 
@@ -245,6 +248,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       running.delete(id);
       lastActivity = Date.now();
       journal({ event: 'command-end', id, ref: f.ref, project: f.project, code, ms: Date.now() - started, ...(detached ? { detached: true } : {}) });
+      // Each rebuilt executor bundle stays loaded: an agent grown big is replaced by the next command.
+      if (!retiring && process.memoryUsage().rss > MAX_RSS) retire(`memory: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB resident`);
       if (retiring && running.size === 0) void shutdown(retiring);
     };
     void runInScope(scope, async () => {
