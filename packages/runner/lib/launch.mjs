@@ -23,6 +23,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInAgent } from './agent-client.mjs';
 import { agentMode } from './link.mjs';
+import { fresh } from './program.mjs';
 
 const RUNNER_FORMAT = 5; // bump when the stub or the bundle layout changes
 
@@ -140,19 +141,6 @@ export function resolveExecutor(root, ref) {
   const e = executors[name];
   if (!e) usage(`${pkg} has no executor ${JSON.stringify(name)}`, `Use one of: ${Object.keys(executors).join(', ')}.`);
   return { impl: resolve(pkgDir, e.implementation), schema: resolve(pkgDir, e.schema) };
-}
-
-/** @param {Record<string, [number, number]>} inputs */
-function fresh(inputs) {
-  for (const [file, [mtime, size]] of Object.entries(inputs)) {
-    try {
-      const s = statSync(file);
-      if (s.mtimeMs !== mtime || s.size !== size) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
 
 /**

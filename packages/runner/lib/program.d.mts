@@ -8,3 +8,4 @@ export interface ProgramBundle {
 }
 export declare function cachedProgram(root: string): ProgramBundle | undefined;
 export declare function buildProgram(root: string): Promise<ProgramBundle>;
+export declare function fresh(inputs: Record<string, [number, number]>): boolean;

@@ -26,8 +26,11 @@ const FORMAT = 1;
  * @property {number} bytes
  */
 
-/** @param {Record<string, [number, number]>} inputs */
-function fresh(inputs) {
+/**
+ * Whether every recorded input still has its modification time and size (a cached bundle's check).
+ * @param {Record<string, [number, number]>} inputs
+ */
+export function fresh(inputs) {
   for (const [file, [mtime, size]] of Object.entries(inputs)) {
     try {
       const s = statSync(file);
