@@ -6,19 +6,23 @@
  *     first and no sntrup761, so OpenSSH and labrig negotiate the same key exchange),
  *   - Ansible ad-hoc (`ansible all -m raw -a true -f N`), cold (no ControlPersist master) and with
  *     its default ssh args (ControlPersist: masters reused between runs),
+ *   - a labrig command as a user types it: `labrig-run local:exec --cmd=true` and
+ *     `nx run local:exec --cmd=true`, each with the labrig agent off (a cold command) and on (a
+ *     later command: the agent's connections are warm),
  * on the same hosts, and print median wall times and ratios. A run only counts when every host
  * really succeeded (a failed login is fast); otherwise the benchmark stops with the failure.
  *
  * Usage: tools/bench/fanout [--sizes 8,32,64] [--repeats 5] [--keep] [--json FILE]
  */
 import { execa } from 'execa';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Host, Renderer } from '@labrig/core';
 import { parseFailurePolicy, runSteps } from '@labrig/core';
 import { SshPool } from '@labrig/ssh';
 import { down, toHost, up, type TestbedState } from '@labrig/testbed';
+import { makeBenchWorkspace, stopAgent, type BenchWorkspace } from './nx-workspace.js';
 
 interface Args { sizes: number[]; repeats: number; keep: boolean; json?: string }
 
@@ -108,6 +112,40 @@ async function ansibleRun(inv: string, n: number, controlDir: string, persist: b
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
+const labrigRunBin = join(root, 'packages/runner/bin/labrig-run.mjs');
+
+/** The newest run of `ws` ended with all `n` hosts ok (a failed login is fast: no time kept without it). */
+function checkRun(ws: BenchWorkspace, n: number, what: string): void {
+  const events = readFileSync(join(ws.dir, '.labrig/runs/latest/journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; status?: string; host?: string });
+  const ends = events.filter((e) => e.type === 'host-end');
+  const ok = ends.filter((e) => e.status === 'ok').length;
+  if (ends.length !== n || ok !== n) throw new Error(`${what}: ${ok}/${n} hosts ok in its run journal (${ends.filter((e) => e.status !== 'ok').map((e) => `${e.host} ${e.status}`).join(', ')})`);
+}
+
+/** `labrig-run local:exec --cmd=true` on the first `n` hosts, in the workspace, agent on or off; wall ms. */
+async function labrigRunExec(ws: BenchWorkspace, n: number, agent: 'on' | 'off'): Promise<number> {
+  const names = Array.from({ length: n }, (_, i) => `tb-${i}`).join(',');
+  const t = performance.now();
+  const r = await execa(process.execPath, [labrigRunBin, '@labrig/platform-local:exec', 'local', 'configs/platforms/local', '--cmd=true', `--hosts=${names}`, '--output=plain'], {
+    cwd: ws.dir,
+    env: { LABRIG_AGENT: agent },
+    reject: false,
+    all: true,
+  });
+  const ms = performance.now() - t;
+  if (r.exitCode !== 0) throw new Error(`labrig-run (agent ${agent}) on ${n} hosts: exit ${r.exitCode}\n${(r.all ?? '').slice(-1500)}`);
+  checkRun(ws, n, `labrig-run (agent ${agent})`);
+  return ms;
+}
+
+/** The same through `nx run local:exec`. */
+async function nxExec(ws: BenchWorkspace, n: number, agent: 'on' | 'off'): Promise<number> {
+  const names = Array.from({ length: n }, (_, i) => `tb-${i}`).join(',');
+  const { ms } = await ws.nx(['run', 'local:exec', '--cmd=true', `--hosts=${names}`, '--output=plain'], { LABRIG_AGENT: agent });
+  checkRun(ws, n, `nx run local:exec (agent ${agent})`);
+  return ms;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   mkdirSync(benchDir, { recursive: true });
@@ -118,6 +156,9 @@ async function main(): Promise<void> {
   const knownHosts = join(benchDir, 'known_hosts');
   rmSync(knownHosts, { force: true });
   const rows: { n: number; tool: string; ms: number; runs: number[] }[] = [];
+  // A workspace whose `local` platform is this testbed: labrig-run and nx run its exec target.
+  const ws = makeBenchWorkspace('bench-fanout', { hosts: max, addressBase: '127.0.40.0', port: 2340 });
+  writeFileSync(join(ws.dir, 'configs/platforms/local/platform.toml'), ['platform = "@labrig/platform-local"', '[testbed]', `hosts = ${max}`, `dir = ${JSON.stringify(tbDir)}`, 'addressBase = "127.0.40.0"', 'port = 2340', '[run]', 'concurrency = 64'].join('\n') + '\n');
   try {
     const bashMs = median(await Promise.all([1, 2, 3].map(() => timeIt(async () => { await execa('bash', ['-c', 'true']); }))));
     for (const n of args.sizes) {
@@ -132,6 +173,10 @@ async function main(): Promise<void> {
       const persistDir = join(benchDir, `cp-${n}`);
       mkdirSync(persistDir, { recursive: true });
       await ansibleRun(inv, n, persistDir, true);
+      await labrigRunExec(ws, n, 'off');
+      await labrigRunExec(ws, n, 'on'); // starts the agent, opens its connections: the first command is not timed
+      await nxExec(ws, n, 'off');
+      await nxExec(ws, n, 'on');
       for (let i = 0; i < args.repeats; i++) {
         add('labrig cold', await timeIt(async () => { const p = newPool(knownHosts, n); try { await labrigRun(p, hosts); } finally { await p.close(); } }));
         add('labrig warm', await timeIt(() => labrigRun(warmPool, hosts)));
@@ -140,6 +185,10 @@ async function main(): Promise<void> {
         mkdirSync(coldDir, { recursive: true });
         add('ansible cold', await timeIt(() => ansibleRun(inv, n, coldDir, false)));
         add('ansible (ControlPersist warm)', await timeIt(() => ansibleRun(inv, n, persistDir, true)));
+        add('labrig-run, agent off', await labrigRunExec(ws, n, 'off'));
+        add('labrig-run, agent on (a later command)', await labrigRunExec(ws, n, 'on'));
+        add('nx run local:exec, agent off', await nxExec(ws, n, 'off'));
+        add('nx run local:exec, agent on', await nxExec(ws, n, 'on'));
       }
       await warmPool.close();
       for (const [tool, runs] of Object.entries(t)) rows.push({ n, tool, ms: median(runs), runs });
@@ -159,11 +208,24 @@ async function main(): Promise<void> {
         const r = (a: string, b: string) => (get(n, a) / get(n, b)).toFixed(2);
         return `| ${n} | ${r('labrig cold', 'openssh')} | ${r('labrig cold', 'ansible cold')} | ${r('labrig warm', 'openssh')} | ${r('labrig warm', 'ansible (ControlPersist warm)')} |`;
       }),
+      '',
+      `A command of its own, as a user types it (labrig warm = the same hosts, a later step inside one run):`,
+      '',
+      `| hosts | labrig-run agent on / labrig warm (aim 1.5) | labrig-run agent off / labrig warm | nx agent on / nx agent off |`,
+      `| ---: | ---: | ---: | ---: |`,
+      ...args.sizes.map((n) => {
+        const r = (a: string, b: string) => (get(n, a) / get(n, b)).toFixed(2);
+        return `| ${n} | ${r('labrig-run, agent on (a later command)', 'labrig warm')} | ${r('labrig-run, agent off', 'labrig warm')} | ${r('nx run local:exec, agent on', 'nx run local:exec, agent off')} |`;
+      }),
     ];
     console.log(lines.join('\n'));
     if (args.json) writeFileSync(args.json, JSON.stringify({ bashMs, rows }, null, 2));
   } finally {
-    if (!args.keep) await down(tbDir);
+    stopAgent(ws.dir);
+    if (!args.keep) {
+      await down(tbDir);
+      ws.remove();
+    }
   }
 }
 

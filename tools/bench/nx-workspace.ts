@@ -4,7 +4,7 @@
  * testbed, `nx` runs timed in it (Nx's cache and workspace data kept inside it), and the median.
  */
 import { execa } from 'execa';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -31,8 +31,8 @@ export interface BenchWorkspace {
   dir: string;
   /** Its testbed's folder. */
   tb: string;
-  /** Run nx there; its wall time and output. A non-zero exit throws with the end of the output. */
-  nx(args: string[]): Promise<{ ms: number; out: string }>;
+  /** Run nx there (`more`: environment added); its wall time and output. A non-zero exit throws with the end of the output. */
+  nx(args: string[], more?: Record<string, string>): Promise<{ ms: number; out: string }>;
   /** Remove both folders. */
   remove(): void;
 }
@@ -60,16 +60,16 @@ export function makeBenchWorkspace(prefix: string, o: { hosts: number; addressBa
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
-    CI: 'true',
+    CI: 'true', // so the labrig agent is off unless a bench turns it on (LABRIG_AGENT=on)
     NX_CACHE_DIRECTORY: join(dir, '.nx/cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(dir, '.nx/workspace-data'),
   };
   return {
     dir,
     tb,
-    async nx(args) {
+    async nx(args, more = {}) {
       const t = performance.now();
-      const r = await execa('node', [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args], { cwd: dir, env, extendEnv: false, reject: false, all: true });
+      const r = await execa('node', [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args], { cwd: dir, env: { ...env, ...more }, extendEnv: false, reject: false, all: true });
       const ms = performance.now() - t;
       if (r.exitCode !== 0) throw new Error(`nx ${args.join(' ')} failed (exit ${r.exitCode}):\n${(r.all ?? '').slice(-3000)}`);
       return { ms, out: r.all ?? '' };
@@ -90,3 +90,23 @@ export const median = (xs: number[]): number => {
 /** The machine line every benchmark prints above its table. */
 export const machineLine = (hosts: number, repeats: number): string =>
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${hosts} hosts; median of ${repeats}`;
+
+/** Stop the labrig agent of a workspace, if one runs (SIGTERM to the pid in `.labrig/agent/agent.pid`). */
+export function stopAgent(dir: string): void {
+  try {
+    process.kill(Number((JSON.parse(readFileSync(join(dir, '.labrig/agent/agent.pid'), 'utf8')) as { pid: number }).pid), 'SIGTERM');
+  } catch {
+    /* none runs */
+  }
+}
+
+/** The `command-end` events of a workspace's agent journal (what the agent did, and how long it took). */
+export function agentCommandEnds(dir: string): Array<{ ref: string; code: number; ms: number }> {
+  const file = join(dir, '.labrig/agent/agent.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; ref: string; code: number; ms: number })
+    .filter((e) => e.event === 'command-end');
+}
