@@ -7,15 +7,18 @@
  *
  * It works in a temporary copy of the workspace (under tmp/) whose demo spans 8 testbed hosts
  * (servers on 0-3, clients on 4-7; 127.0.42.x:2342), so the user's own testbed is untouched.
- * A deploy time is kept only when Nx exited 0 and the deploy run's journal shows every host of
- * every step `skipped` (a failed login is fast: fast failures make false numbers).
+ * A deploy time is kept only when Nx exited 0, the build was a cache hit and the deploy run's
+ * journal shows every host of every step `skipped` (a failed login is fast: fast failures make
+ * false numbers); with the agent off, no command may have reached the agent; with it on, the agent
+ * already running (started and warmed by untimed runs) must have run push, setup and deploy, each
+ * with exit 0. The agent is stopped (SIGTERM) at the end.
  *
  * Usage: tools/bench/noop-deploy [--repeats 7] [--keep]
  */
 import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findLastRun } from '@labrig/testkit';
-import { agentCommandEnds, machineLine, makeBenchWorkspace, median, parseBenchArgs, stopAgent, workspace, type BenchWorkspace } from './nx-workspace.js';
+import { agentIdle, agentMark, agentRan, machineLine, makeBenchWorkspace, median, parseBenchArgs, stopAgent, workspace, type BenchWorkspace } from './nx-workspace.js';
 
 const HOSTS = 8;
 
@@ -47,62 +50,61 @@ async function checkAllSkipped(dir: string): Promise<void> {
 const OFF = { LABRIG_AGENT: 'off' };
 const ON = { LABRIG_AGENT: 'on' };
 
-/** push, setup and deploy of the last deploy ran in the agent, each exit 0; their agent-side ms. */
-function agentSide(dir: string, seen: number): Record<string, number> {
-  const ends = agentCommandEnds(dir).slice(seen);
-  const by: Record<string, number> = {};
-  for (const e of ends) by[e.ref.split(':').pop()!] = e.ms;
-  const bad = ends.filter((e) => e.code !== 0);
-  if (ends.length !== 3 || bad.length || !['push', 'setup', 'deploy'].every((t) => t in by)) {
-    throw new Error(`the agent's journal: expected push, setup and deploy with exit 0, got ${JSON.stringify(ends)}`);
-  }
-  return by;
-}
-
 async function main(): Promise<void> {
   const args = parseBenchArgs('noop-deploy', process.argv.slice(2));
   const ws = makeWorkspace();
+  const deployArgs = ['run', 'demo:deploy', '-c', 'local', '--output=plain'];
+  /** One no-op deploy, checked (cache hit, all skipped; in the agent or not, as asked); its wall ms and, with the agent, its agent-side ms. */
+  const deploy = async (env: typeof OFF | typeof ON): Promise<{ ms: number; side?: Record<string, number> }> => {
+    const mode = `deploy, agent ${env.LABRIG_AGENT}`;
+    const mark = agentMark(ws.dir);
+    const d = await ws.nx(deployArgs, env);
+    if (!/\[local cache\]|existing outputs match the cache/.test(d.out)) throw new Error(`${mode}: the build was not a cache hit`);
+    await checkAllSkipped(ws.dir);
+    if (env.LABRIG_AGENT === 'off') {
+      agentIdle(ws.dir, mark, mode);
+      return { ms: d.ms };
+    }
+    return { ms: d.ms, side: await agentRan(ws.dir, mark, ['push', 'setup', 'deploy'], mode) };
+  };
   try {
     console.log(`workspace copy: ${ws.dir}; starting ${HOSTS} hosts ...`);
-    await ws.nx(['run', 'local:up']);
-    await ws.nx(['run', 'demo:deploy', '-c', 'local', '--output=plain'], OFF); // first deploy: does everything (untimed)
-    // Warm-ups of the no-op path in both modes (the agent's start and first connections untimed).
-    await ws.nx(['run', 'demo:deploy', '-c', 'local', '--output=plain'], OFF);
-    await ws.nx(['run', 'demo:deploy', '-c', 'local', '--output=plain'], ON);
+    await ws.nx(['run', 'local:up'], OFF);
+    await ws.nx(deployArgs, OFF); // first deploy: does everything (untimed)
+    // Warm-ups of the no-op path in both modes (untimed): the agent starts, loads the executors and
+    // opens its connections on the first command that asks for it.
+    await deploy(OFF);
+    await ws.nx(deployArgs, ON);
     await checkAllSkipped(ws.dir);
+    await deploy(ON);
     const noop: number[] = [];
     const off: number[] = [];
     const on: number[] = [];
     const side: Record<string, number[]> = { push: [], setup: [], deploy: [] };
-    const deploy = async (env: Record<string, string>): Promise<number> => {
-      const d = await ws.nx(['run', 'demo:deploy', '-c', 'local', '--output=plain'], env);
-      if (!/\[local cache\]|existing outputs match the cache/.test(d.out)) throw new Error('build was not a cache hit');
-      await checkAllSkipped(ws.dir);
-      return d.ms;
-    };
     for (let i = 0; i < args.repeats; i++) {
-      noop.push((await ws.nx(['run', 'demo:noop'])).ms);
-      off.push(await deploy(OFF));
-      const seen = agentCommandEnds(ws.dir).length;
-      on.push(await deploy(ON));
-      for (const [t, ms] of Object.entries(agentSide(ws.dir, seen))) side[t]!.push(ms);
+      noop.push((await ws.nx(['run', 'demo:noop'], OFF)).ms);
+      off.push((await deploy(OFF)).ms);
+      const d = await deploy(ON);
+      on.push(d.ms);
+      for (const [t, ms] of Object.entries(d.side!)) side[t]!.push(ms);
     }
     const n = median(noop);
-    const f = median(off);
-    const o = median(on);
-    const row = (name: string, xs: number[]) => `| ${name} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`;
+    const row = (name: string, xs: number[]) => `| ${name} | ${median(xs).toFixed(0)} | ${(median(xs) - n).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(', ')} |`;
+    const ms = (xs: number[]) => median(xs).toFixed(0);
     console.log(machineLine(HOSTS, args.repeats));
-    console.log(`| target | median ms | runs (ms) |\n| --- | ---: | --- |`);
+    console.log('');
+    console.log(`| target | median ms | above Nx's floor | runs (ms) |\n| --- | ---: | ---: | --- |`);
     console.log(row('demo:noop (Nx floor)', noop));
     console.log(row('demo:deploy -c local, nothing changed, agent off', off));
     console.log(row('demo:deploy -c local, nothing changed, agent on', on));
-    console.log(`labrig overhead above Nx's floor: agent off ${(f - n).toFixed(0)} ms, agent on ${(o - n).toFixed(0)} ms (aim with the agent: at most 500 ms)`);
-    console.log(`in the agent (median ms): push ${median(side.push!).toFixed(0)}, setup ${median(side.setup!).toFixed(0)} (push and setup run at once), deploy ${median(side.deploy!).toFixed(0)}`);
+    console.log('');
+    console.log(`labrig overhead above Nx's floor: agent off ${(median(off) - n).toFixed(0)} ms, agent on ${(median(on) - n).toFixed(0)} ms (aim with the agent: at most 500 ms)`);
+    console.log(`in the agent (median ms): push ${ms(side.push!)}, setup ${ms(side.setup!)} (push and setup run at once), deploy ${ms(side.deploy!)}`);
   } finally {
-    stopAgent(ws.dir);
+    await stopAgent(ws.dir);
     if (!args.keep) {
-      await ws.nx(['run', 'demo:stop', '-c', 'local']).catch(() => undefined);
-      await ws.nx(['run', 'local:down']).catch((e: unknown) => console.error(String(e)));
+      await ws.nx(['run', 'demo:stop', '-c', 'local'], OFF).catch(() => undefined);
+      await ws.nx(['run', 'local:down'], OFF).catch((e: unknown) => console.error(String(e)));
       ws.remove();
     }
   }

@@ -1,7 +1,8 @@
 /**
  * What the Nx-level benchmarks (noop-deploy, daphne-redeploy) share: their options, a temporary
  * workspace under tmp/ using this workspace's node_modules with a local platform on its own
- * testbed, `nx` runs timed in it (Nx's cache and workspace data kept inside it), and the median.
+ * testbed, `nx` runs timed in it (Nx's cache and workspace data kept inside it), the median, and
+ * the labrig agent of such a workspace (what its journal shows; stopping it).
  */
 import { execa } from 'execa';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -91,22 +92,86 @@ export const median = (xs: number[]): number => {
 export const machineLine = (hosts: number, repeats: number): string =>
   `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${hosts} hosts; median of ${repeats}`;
 
-/** Stop the labrig agent of a workspace, if one runs (SIGTERM to the pid in `.labrig/agent/agent.pid`). */
-export function stopAgent(dir: string): void {
+/** Whether `pid` is a live labrig engine (the agent's program), not a reused pid. */
+function isAgent(pid: number): boolean {
   try {
-    process.kill(Number((JSON.parse(readFileSync(join(dir, '.labrig/agent/agent.pid'), 'utf8')) as { pid: number }).pid), 'SIGTERM');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('labrig-engine');
   } catch {
-    /* none runs */
+    return false;
   }
 }
 
-/** The `command-end` events of a workspace's agent journal (what the agent did, and how long it took). */
-export function agentCommandEnds(dir: string): Array<{ ref: string; code: number; ms: number }> {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stop the labrig agent of a workspace, if one runs: SIGTERM to the pid in
+ * `.labrig/agent/agent.pid`, then wait (up to 10 s) until it is gone; a warning if it is not.
+ */
+export async function stopAgent(dir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((JSON.parse(readFileSync(join(dir, '.labrig/agent/agent.pid'), 'utf8')) as { pid: number }).pid);
+  } catch {
+    return; // none runs
+  }
+  if (!pid || !isAgent(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isAgent(pid); i++) await sleep(100);
+  if (isAgent(pid)) console.error(`warning: the labrig agent of ${dir} (pid ${pid}) did not exit 10 s after SIGTERM`);
+}
+
+/** One line of a workspace's agent journal (`.labrig/agent/agent.jsonl`). */
+export interface AgentEvent {
+  event: string;
+  ref?: string;
+  code?: number;
+  ms?: number;
+  pid?: number;
+  reason?: string;
+}
+
+/** The events of a workspace's agent journal (none when no agent ever ran). */
+export function agentJournal(dir: string): AgentEvent[] {
   const file = join(dir, '.labrig/agent/agent.jsonl');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { event: string; ref: string; code: number; ms: number })
-    .filter((e) => e.event === 'command-end');
+    .map((l) => JSON.parse(l) as AgentEvent);
+}
+
+/** Where the agent journal is now: pass to agentRan/agentIdle after a command. */
+export const agentMark = (dir: string): number => agentJournal(dir).length;
+
+const describe = (es: AgentEvent[]): string => es.map((e) => `${e.event}${e.ref ? ` ${e.ref}` : ''}${e.code !== undefined ? ` code ${e.code}` : ''}${e.reason ? ` (${e.reason})` : ''}`).join(', ') || 'nothing';
+
+/**
+ * The agent that was already running ran exactly `executors` (by executor name: `push` for
+ * `@labrig/platform-local:push`, in any order) since `mark`, each with exit 0; their agent-side
+ * ms by name. Throws, naming what the journal shows, otherwise: a command that failed, one that
+ * ran outside the agent, or a new agent (the warm one exited: a cold command, not the one measured).
+ */
+export async function agentRan(dir: string, mark: number, executors: string[], what: string): Promise<Record<string, number>> {
+  const want = [...executors].sort().join(',');
+  const name = (e: AgentEvent) => (e.ref ?? '').split(':').pop()!;
+  let since: AgentEvent[] = [];
+  // The agent answers the client just before it writes `command-end`: allow it a moment.
+  for (let i = 0; i < 20; i++) {
+    since = agentJournal(dir).slice(mark);
+    if (since.filter((e) => e.event === 'command-end').map(name).sort().join(',') === want) break;
+    await sleep(50);
+  }
+  const ends = since.filter((e) => e.event === 'command-end');
+  const bad = ends.filter((e) => e.code !== 0);
+  if (since.some((e) => e.event === 'start')) throw new Error(`${what}: a new labrig agent started (the warm one was gone); the agent's journal: ${describe(since)}`);
+  if (ends.map(name).sort().join(',') !== want || bad.length) {
+    throw new Error(`${what}: expected the agent to run ${executors.join(', ')} with exit 0; its journal shows: ${describe(since)}`);
+  }
+  return Object.fromEntries(ends.map((e) => [name(e), e.ms ?? NaN]));
+}
+
+/** No command reached the agent since `mark` (LABRIG_AGENT=off ran the command in its own process). */
+export function agentIdle(dir: string, mark: number, what: string): void {
+  const since = agentJournal(dir).slice(mark).filter((e) => e.event.startsWith('command-') || e.event === 'start');
+  if (since.length) throw new Error(`${what}: LABRIG_AGENT=off, yet the agent's journal shows: ${describe(since)}`);
 }

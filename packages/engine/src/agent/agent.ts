@@ -239,6 +239,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     journal({ event: 'command-start', id, ref: f.ref, project: f.project });
     const done = (code: number): void => {
       if (grace) clearTimeout(grace);
+      const answeredEarly = detached; // its client was answered (or went away) before it ended
       answer(code);
       detached = true;
       // What the command leaves running (a keep-alive socket, a child process) keeps its scope as
@@ -247,7 +248,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       delete scope.secrets;
       running.delete(id);
       lastActivity = Date.now();
-      journal({ event: 'command-end', id, ref: f.ref, project: f.project, code, ms: Date.now() - started, ...(detached ? { detached: true } : {}) });
+      journal({ event: 'command-end', id, ref: f.ref, project: f.project, code, ms: Date.now() - started, ...(answeredEarly ? { detached: true } : {}) });
       // Each rebuilt executor bundle stays loaded: an agent grown big is replaced by the next command.
       if (!retiring && process.memoryUsage().rss > MAX_RSS) retire(`memory: ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB resident`);
       if (retiring && running.size === 0) void shutdown(retiring);
