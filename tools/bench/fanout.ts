@@ -125,6 +125,8 @@ async function ansibleRun(inv: string, n: number, controlDir: string, persist: b
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 
 const labrigRunBin = join(root, 'packages/runner/bin/labrig-run.mjs');
+/** labrig-run as installed: the native client (built with cc on first use), the Node client behind it. */
+const labrigRunNative = join(root, 'packages/runner/bin/labrig-run');
 
 /** The id of the newest run of `ws` (ids sort by start time), if any. */
 function newestRun(ws: BenchWorkspace): string | undefined {
@@ -172,10 +174,11 @@ async function timedCommand(ws: BenchWorkspace, n: number, agent: Agent, phase: 
 const hostList = (n: number): string => Array.from({ length: n }, (_, i) => `tb-${i}`).join(',');
 
 /** `labrig-run @labrig/platform-local:exec local configs/platforms/local --cmd=true` on the first `n` hosts, agent on or off; wall ms. */
-function labrigRunExec(ws: BenchWorkspace, n: number, agent: Agent, phase: Phase = 'timed'): Promise<number> {
-  const what = `labrig-run local:exec --cmd=true on ${n} hosts, agent ${agent}`;
+function labrigRunExec(ws: BenchWorkspace, n: number, agent: Agent, phase: Phase = 'timed', client: 'node' | 'native' = 'node'): Promise<number> {
+  const what = `labrig-run (${client} client) local:exec --cmd=true on ${n} hosts, agent ${agent}`;
+  const [file, ...pre] = client === 'node' ? [process.execPath, labrigRunBin] : [labrigRunNative];
   return timedCommand(ws, n, agent, phase, what, async () => {
-    const r = await execa(process.execPath, [labrigRunBin, '@labrig/platform-local:exec', 'local', 'configs/platforms/local', '--cmd=true', `--hosts=${hostList(n)}`, '--output=json'], {
+    const r = await execa(file!, [...pre, '@labrig/platform-local:exec', 'local', 'configs/platforms/local', '--cmd=true', `--hosts=${hostList(n)}`, '--output=json'], {
       cwd: ws.dir,
       env: { LABRIG_AGENT: agent },
       reject: false,
@@ -230,6 +233,7 @@ async function main(): Promise<void> {
       await labrigRunExec(ws, n, 'off', 'warm-up');
       await labrigRunExec(ws, n, 'on', 'warm-up');
       await labrigRunExec(ws, n, 'on');
+      await labrigRunExec(ws, n, 'on', 'timed', 'native'); // builds the native client when needed
       await nxExec(ws, n, 'off', 'warm-up');
       await nxExec(ws, n, 'on');
       // In turns, repeat after repeat; labrig warm (the reference of both groups) in every round.
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
         if (i < args.execRepeats) {
           add('labrig-run, agent off', await labrigRunExec(ws, n, 'off'));
           add('labrig-run, agent on (a later command)', await labrigRunExec(ws, n, 'on'));
+          add('labrig-run native client, agent on', await labrigRunExec(ws, n, 'on', 'timed', 'native'));
           add('nx run local:exec, agent off', await nxExec(ws, n, 'off'));
           add('nx run local:exec, agent on', await nxExec(ws, n, 'on'));
         }
@@ -272,11 +277,11 @@ async function main(): Promise<void> {
       '',
       `A command of its own, as a user types it (labrig warm = the same hosts, a later step inside one run):`,
       '',
-      `| hosts | labrig-run agent on / labrig warm (aim ≤ 1.5) | labrig-run agent off / labrig warm | nx agent on / labrig warm | nx agent off / labrig warm | nx agent on / nx agent off |`,
-      `| ---: | ---: | ---: | ---: | ---: | ---: |`,
+      `| hosts | labrig-run native client, agent on / labrig warm (aim ≤ 1.5) | labrig-run Node client, agent on / labrig warm | labrig-run agent off / labrig warm | nx agent on / labrig warm | nx agent off / labrig warm | nx agent on / nx agent off |`,
+      `| ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
       ...args.sizes.map((n) => {
         const r = (a: string, b: string) => (get(n, a) / get(n, b)).toFixed(2);
-        return `| ${n} | ${r('labrig-run, agent on (a later command)', 'labrig warm')} | ${r('labrig-run, agent off', 'labrig warm')} | ${r('nx run local:exec, agent on', 'labrig warm')} | ${r('nx run local:exec, agent off', 'labrig warm')} | ${r('nx run local:exec, agent on', 'nx run local:exec, agent off')} |`;
+        return `| ${n} | ${r('labrig-run native client, agent on', 'labrig warm')} | ${r('labrig-run, agent on (a later command)', 'labrig warm')} | ${r('labrig-run, agent off', 'labrig warm')} | ${r('nx run local:exec, agent on', 'labrig warm')} | ${r('nx run local:exec, agent off', 'labrig warm')} | ${r('nx run local:exec, agent on', 'nx run local:exec, agent off')} |`;
       }),
     ];
     console.log(lines.join('\n'));

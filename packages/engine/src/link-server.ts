@@ -18,6 +18,8 @@ export interface LinkRequest {
   onFrame(f: (frame: Frame) => void): void;
   onClose(f: () => void): void;
   send(frame: Frame): void;
+  /** Bytes as they are (the native client's binary frames, after its `run`). */
+  sendRaw(bytes: Buffer): void;
   /** Close the connection (after the last frame). */
   end(): void;
   readonly closed: boolean;
@@ -31,6 +33,11 @@ export interface LinkServerOptions {
   program: string;
   /** Told about a hello of another program (the agent retires). */
   onOtherProgram?: () => void;
+  /**
+   * The program the workspace holds now (undefined: stale, to be rebuilt), for a client that
+   * cannot tell (the native client says `checkProgram` instead of its program's sha256).
+   */
+  currentProgram?: () => string | undefined;
   /** Refuse new requests (retiring). */
   refusing?: () => string | undefined;
   handle(req: LinkRequest): void;
@@ -92,8 +99,9 @@ export async function serveLink(o: LinkServerOptions): Promise<{ server: Server;
           if (f.t !== 'hello') return refuse('protocol', `expected hello, got ${f.t}`);
           if (f['protocol'] !== LINK_PROTOCOL) return refuse('protocol', `link protocol ${String(f['protocol'])}, this engine speaks ${LINK_PROTOCOL}`);
           if (typeof f['token'] !== 'string' || !sameToken(f['token'], token)) return refuse('token', 'wrong token (the engine was restarted, or this is not its user)');
-          if (typeof f['program'] === 'string' && f['program'] !== o.program) {
-            refuse('program', `this engine runs program ${o.program.slice(0, 12)}, the client has ${f['program'].slice(0, 12)}`);
+          const theirs = typeof f['program'] === 'string' ? f['program'] : f['checkProgram'] === true && o.currentProgram ? (o.currentProgram() ?? 'stale') : undefined;
+          if (theirs !== undefined && theirs !== o.program) {
+            refuse('program', `this engine runs program ${o.program.slice(0, 12)}, the workspace has ${theirs.slice(0, 12)}`);
             o.onOtherProgram?.();
             return;
           }
@@ -112,6 +120,9 @@ export async function serveLink(o: LinkServerOptions): Promise<{ server: Server;
           onClose: (l) => closeListeners.push(l),
           send: (frame) => {
             if (!closed) send(frame);
+          },
+          sendRaw: (bytes) => {
+            if (!closed) socket.write(bytes);
           },
           end: () => socket.end(),
           get closed() {

@@ -17,6 +17,8 @@ import { agentPaths, LINK_PROTOCOL } from '@labrig/runner/link';
 
 const repository = join(import.meta.dirname, '../../../..');
 const labrigRun = join(repository, 'packages/runner/bin/labrig-run.mjs');
+/** The command as installed: the native client when cc built it, else the Node client. */
+const labrigRunNative = join(repository, 'packages/runner/bin/labrig-run');
 const HOSTS = 8;
 let root: string;
 let tbDir: string;
@@ -28,8 +30,9 @@ interface Ran {
 }
 
 /** labrig-run local:exec on the e2e platform through the agent. */
-async function exec(cmd: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Ran> {
-  const r = await execa(process.execPath, [labrigRun, '@labrig/platform-local:exec', 'e2e', 'configs/platforms/e2e', '--config=configs/platforms/e2e/platform.toml', `--cmd=${cmd}`, '--output=plain', ...extra], {
+async function exec(cmd: string, extra: string[] = [], env: Record<string, string> = {}, client: 'node' | 'native' = 'node'): Promise<Ran> {
+  const [file, ...pre] = client === 'node' ? [process.execPath, labrigRun] : [labrigRunNative];
+  const r = await execa(file!, [...pre, '@labrig/platform-local:exec', 'e2e', 'configs/platforms/e2e', '--config=configs/platforms/e2e/platform.toml', `--cmd=${cmd}`, '--output=plain', ...extra], {
     cwd: root,
     all: true,
     reject: false,
@@ -128,6 +131,29 @@ describe('the labrig agent', () => {
     expect(j.filter((e) => e['event'] === 'command-end').map((e) => e['code'])).toEqual([1, 1]);
   });
 
+  it('the native client (bin/labrig-run, built with cc) runs the same commands over the same connections', async () => {
+    expect(existsSync(join(repository, 'packages/runner/native/labrig-run-fast.c'))).toBe(true);
+    const before = await accepted();
+    const ends = journal().filter((e) => e['event'] === 'command-end').length;
+    const ok = await exec('echo "n=$USER"', [], {}, 'native');
+    expect(ok.code, ok.out).toBe(0);
+    for (const h of state.hosts) expect(ok.out).toContain(`[${h.name}] n=${h.user}`);
+    const bad = await exec('exit 4', ['--failure-policy=continue'], {}, 'native');
+    expect(bad.code, bad.out).toBe(1);
+    expect(bad.out).toContain(`0 ok, 0 skipped, ${HOSTS} failed`);
+    const wrong = await exec('true', ['--bogus'], {}, 'native');
+    expect(wrong.code).toBe(2);
+    expect(wrong.out).toMatch(/option --bogus/);
+    expect(await accepted()).toEqual(before);
+    // All three ran in the agent (it was built: cc is there, as for the demo's C code).
+    expect(existsSync(join(repository, 'packages/runner/native/.build/labrig-run-fast'))).toBe(true);
+    expect(journal().filter((e) => e['event'] === 'command-end').map((e) => e['code']).slice(ends)).toEqual([0, 1, 2]);
+    // An executor that runs in its own process is handed back to the Node client.
+    const hosts = await execa(labrigRunNative, ['@labrig/platform-local:up', 'e2e', 'configs/platforms/e2e', '--config=configs/platforms/e2e/platform.toml'], { cwd: root, all: true, reject: false, env: { LABRIG_AGENT: 'on' } });
+    expect(hosts.exitCode, hosts.all).toBe(0);
+    expect(journal().filter((e) => e['event'] === 'command-end').length).toBe(ends + 3);
+  });
+
   it('does not trust pooled connections past a known_hosts change: a rotated host key fails HostKeyMismatch', async () => {
     expect((await exec('true')).code).toBe(0);
     await rotateHostKey(state, 'tb-2'); // the old sshd session of the pooled connection stays
@@ -207,10 +233,11 @@ describe('the labrig agent', () => {
     expect(answer[0]).toMatchObject({ t: 'refuse', code: 'token' });
   });
 
-  it('stops only the command whose client got Ctrl-C', async () => {
+  it('stops only the command whose client got Ctrl-C (native and Node clients)', async () => {
     const runsBefore = runDirs().length;
+    // A through the native client, B through the Node client.
     const start = (tag: string) =>
-      spawn(process.execPath, [labrigRun, '@labrig/platform-local:exec', 'e2e', 'configs/platforms/e2e', '--config=configs/platforms/e2e/platform.toml', `--cmd=sleep 4; echo ${tag}`, '--output=plain'], {
+      spawn(tag === 'A' ? labrigRunNative : process.execPath, [...(tag === 'A' ? [] : [labrigRun]), '@labrig/platform-local:exec', 'e2e', 'configs/platforms/e2e', '--config=configs/platforms/e2e/platform.toml', `--cmd=sleep 4; echo ${tag}`, '--output=plain'], {
         cwd: root,
         env: { ...process.env, LABRIG_AGENT: 'on', LABRIG_AGENT_DEBUG: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,7 @@ import { isProcessAlive, outsideScope, redactWrites, runInScope, type CommandSco
 import { enableSharedPools, type SharedPools } from '@labrig/ssh';
 import { bundleExecutor, platformOf, resolveExecutor, UsageError } from '@labrig/runner/launch';
 import { agentPaths } from '@labrig/runner/link';
-import { PROGRAM_PREFIX } from '@labrig/runner/program';
+import { cachedProgram, PROGRAM_PREFIX } from '@labrig/runner/program';
 import { installCommandHost } from './host.js';
 import { ensurePrivateDir, serveLink, type Frame, type LinkRequest } from '../link-server.js';
 
@@ -164,12 +164,17 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const started = Date.now();
     let answered = false;
     let detached = false; // answered before the command ended: its later output is dropped
+    // The native client asks for binary frames (1 byte kind, 4 bytes length, payload: lib/link.mjs).
+    const raw = f['raw'] === true;
     const sendOut =
       (fd: 1 | 2) =>
       (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
         if (typeof encoding === 'function') cb = encoding;
         if (!detached) {
-          if (typeof chunk === 'string' && (typeof encoding !== 'string' || /^utf-?8$/i.test(encoding))) req.send({ t: 'out', fd, s: chunk });
+          if (raw) {
+            const buf = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8') : Buffer.from(chunk as Uint8Array);
+            req.sendRaw(rawFrame(fd, buf));
+          } else if (typeof chunk === 'string' && (typeof encoding !== 'string' || /^utf-?8$/i.test(encoding))) req.send({ t: 'out', fd, s: chunk });
           else {
             const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding as BufferEncoding) : Buffer.from(chunk as Uint8Array);
             req.send({ t: 'out', fd, b: buf.toString('base64') });
@@ -198,7 +203,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       if (answered) return;
       answered = true;
       scope.flushOutput?.();
-      req.send({ t: 'exit', code });
+      if (raw) {
+        const b = Buffer.alloc(4);
+        b.writeInt32BE(code);
+        req.sendRaw(rawFrame(3, b));
+      } else req.send({ t: 'exit', code });
       req.end();
     };
     let grace: NodeJS.Timeout | undefined;
@@ -274,6 +283,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     role: 'agent',
     program: o.program,
     onOtherProgram: () => retire('a client of another program (the workspace changed)'),
+    currentProgram: () => cachedProgram(o.root)?.sha256,
     refusing: () => retiring,
     handle(req) {
       lastActivity = Date.now();
@@ -281,6 +291,13 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       if (f.t === 'run') {
         if (!isRunFrame(f)) {
           req.send({ t: 'refuse', code: 'protocol', message: 'a run frame needs ref, project, projectRoot, argv, env and cwd' });
+          return req.end();
+        }
+        if (!mayRunHere(o.root, f.ref)) {
+          // An executor that runs in its own process (`"x-labrig-agent": false`): the client runs it.
+          const refusal = { t: 'refuse', code: 'in-process', message: `${f.ref} runs in the command's own process` };
+          if (f['raw'] === true) req.sendRaw(rawFrame(4, Buffer.from(JSON.stringify(refusal))));
+          else req.send(refusal);
           return req.end();
         }
         return run(req, f);
@@ -318,6 +335,24 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   }, Math.min(5000, Math.max(200, Math.floor(o.idleMs / 4)))).unref();
   // Keep the process alive while listening (the interval is unref'd so shutdown is never held up).
   return new Promise<number>(() => undefined);
+}
+
+/** A binary frame for the native client: kind, length (big-endian), payload. */
+function rawFrame(kind: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt8(kind, 0);
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** Whether the executor may run in the agent (its schema does not say `"x-labrig-agent": false`). */
+function mayRunHere(root: string, ref: string): boolean {
+  try {
+    const { schema } = resolveExecutor(root, ref);
+    return (JSON.parse(readFileSync(schema, 'utf8')) as Record<string, unknown>)['x-labrig-agent'] !== false;
+  } catch {
+    return true; // not resolvable: running it reports why, as labrig-run does
+  }
 }
 
 /** Import the executor's bundle (cached by module URL: warm after the first command) and run it. */
