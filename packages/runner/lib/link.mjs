@@ -10,6 +10,8 @@
  *
  *   -> { t: 'hello', protocol, token, program? }   token: the engine folder's `token` file (0600);
  *                                                    program: the sha256 of the client's program
+ *                                                    (or checkProgram: true: the agent compares its
+ *                                                    own with the workspace's, for the native client)
  *   <- { t: 'welcome', protocol, program, pid, role }           role: 'agent' | 'coordinator'
  *   <- { t: 'refuse', code, message }                            code: 'token' | 'protocol' | 'program' | 'retiring'
  *
@@ -19,6 +21,12 @@
  *   <- { t: 'out', fd: 1 | 2, s?: string, b?: base64 } ...            its output, already redacted
  *   -> { t: 'signal', signal }                                         Ctrl-C etc.: stops this command only
  *   <- { t: 'exit', code }                                             the exit status; the engine closes
+ *
+ *   <- { t: 'refuse', code: 'in-process' }                             this executor runs in the client's process
+ *
+ *   A `run` with `raw: true` (the native client, ../native/labrig-run-fast.c) is answered with
+ *   binary frames instead: 1 byte kind (1 stdout, 2 stderr, 3 exit status as int32, 4 a refusal's
+ *   JSON), 4 bytes payload length (big-endian), the payload.
  *
  *   -> { t: 'status' }              <- { t: 'status', ... }            (both) what the engine holds
  *   -> { t: 'stop', mode }          <- { t: 'stopping', mode }         (both) agent: exit when idle;
