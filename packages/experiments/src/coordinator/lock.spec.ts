@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock, lockHolderAlive, readBootId, readLock, releaseLock } from './lock.js';
-import { PROGRAM_PREFIX, type LockInfo } from './spec.js';
+import { EARLIER_PROGRAM_PREFIX, PROGRAM_PREFIX, type LockInfo } from './spec.js';
 
 const dirs: string[] = [];
 const children: number[] = [];
@@ -26,11 +26,11 @@ const tmp = () => {
 };
 const info = (pid: number, o: Partial<LockInfo> = {}): LockInfo => ({ pid, bootId: readBootId(), startedAt: new Date().toISOString(), handoff: 'h', ...o });
 
-/** A live process whose command line looks like a coordinator's. */
-async function fakeCoordinator(dir: string): Promise<number> {
-  const file = join(dir, `${PROGRAM_PREFIX}000000000000.cjs`);
+/** A live process whose command line looks like a coordinator's (or, with `mode`, the engine program in another mode; `prefix`: an earlier program name). */
+async function fakeCoordinator(dir: string, mode = 'coordinator', prefix = PROGRAM_PREFIX): Promise<number> {
+  const file = join(dir, `${prefix}000000000000.cjs`);
   writeFileSync(file, 'setInterval(() => {}, 1000);\n');
-  const c = spawn(process.execPath, [file], { stdio: 'ignore' });
+  const c = spawn(process.execPath, prefix === PROGRAM_PREFIX ? [file, mode, dir] : [file, dir], { stdio: 'ignore' });
   children.push(c.pid!);
   await new Promise((r) => setTimeout(r, 100));
   return c.pid!;
@@ -61,6 +61,13 @@ describe('coordinator lock', () => {
       expect(got).toMatchObject({ ok: true, brokeStale: { pid: stale.pid } });
       expect(readLock(file)?.pid).toBe(live);
     }
+  });
+
+  it('the engine program in its agent mode is no coordinator; an earlier labrig\'s coordinator program is one', async () => {
+    const d = tmp();
+    expect(lockHolderAlive(info(await fakeCoordinator(d, 'agent')))).toBe(false);
+    const e = tmp();
+    expect(lockHolderAlive(info(await fakeCoordinator(e, 'coordinator', EARLIER_PROGRAM_PREFIX)))).toBe(true);
   });
 
   it('a torn lock file is stale; release removes only its own lock', async () => {

@@ -5,7 +5,7 @@
  * another program, is stale: it is moved aside and taken again.
  */
 import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { PROGRAM_PREFIX, type LockInfo } from './spec.js';
+import { EARLIER_PROGRAM_PREFIX, PROGRAM_PREFIX, type LockInfo } from './spec.js';
 
 export function readBootId(): string {
   try {
@@ -22,9 +22,13 @@ export function lockHolderAlive(info: LockInfo, bootId = readBootId()): boolean 
     const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
     const stat = readFileSync(`/proc/${info.pid}/stat`, 'utf8');
     const state = /^\d+ \(.*\) (\S)/.exec(stat)?.[1];
-    // node <program> ...: the program is argv[1] (a shell whose script names it is not it).
-    const program = cmdline.split('\0')[1] ?? '';
-    return /\.cjs$/.test(program) && (program.split('/').pop() ?? '').startsWith(PROGRAM_PREFIX) && state !== 'Z';
+    // node <program> coordinator ...: the program is argv[1] (a shell whose script names it is not
+    // it), run in its coordinator mode (the same program is the local agent); a coordinator started
+    // by an earlier labrig (labrig-coordinator-<sha>.cjs, no mode) is one too.
+    const [, program = '', mode] = cmdline.split('\0');
+    const name = program.split('/').pop() ?? '';
+    const coordinator = (name.startsWith(PROGRAM_PREFIX) && mode === 'coordinator') || name.startsWith(EARLIER_PROGRAM_PREFIX);
+    return /\.cjs$/.test(name) && coordinator && state !== 'Z';
   } catch {
     return false;
   }

@@ -6,7 +6,7 @@
 import type { Remote } from '@labrig/core';
 import { quoteArg } from '@labrig/core';
 import { parseJsonLines, type PlanEvent } from '../store/run-store.js';
-import { coordinatorDir, PROGRAM_PREFIX, type CoordinatorEvent } from './spec.js';
+import { coordinatorDir, EARLIER_PROGRAM_PREFIX, PROGRAM_PREFIX, type CoordinatorEvent } from './spec.js';
 
 export interface CoordinatorProbe {
   /** The folder exists on the host (something was handed over once). */
@@ -41,9 +41,13 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
     'pid=; lb=',
     `if [ -f lock ]; then pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' lock); lb=$(sed -n 's/.*"bootId":"\\([^"]*\\)".*/\\1/p' lock); fi`,
     'alive=n',
-    // The program is the process's second argv element (node <program> ...): a shell whose script names it is not it.
-    `if [ -n "$pid" ] && [ "$lb" = "$boot" ] && [ -r "/proc/$pid/cmdline" ] && tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 2p | grep -q ${quoteArg(`${PROGRAM_PREFIX}[0-9a-f]*\\.cjs$`)}; then`,
-    `  st=$(sed -n 's/^[0-9]* (.*) \\(.\\) .*/\\1/p' "/proc/$pid/stat" 2>/dev/null); [ -n "$st" ] && [ "$st" != Z ] && alive=y`,
+    // node <program> coordinator ...: argv[1] is the program (a shell whose script names it is not
+    // it), in its coordinator mode (the same program is the local agent); or an earlier labrig's
+    // coordinator program (no mode).
+    `if [ -n "$pid" ] && [ "$lb" = "$boot" ] && [ -r "/proc/$pid/cmdline" ]; then`,
+    `  a1=$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 2p); a2=$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 3p); is=n`,
+    `  case "\${a1##*/}" in ${PROGRAM_PREFIX}*.cjs) [ "$a2" = coordinator ] && is=y ;; ${EARLIER_PROGRAM_PREFIX}*.cjs) is=y ;; esac`,
+    `  st=$(sed -n 's/^[0-9]* (.*) \\(.\\) .*/\\1/p' "/proc/$pid/stat" 2>/dev/null); [ "$is" = y ] && [ -n "$st" ] && [ "$st" != Z ] && alive=y`,
     'fi',
     'echo "lock ${pid:-none} $alive"',
     `if [ "$alive" = y ]; then printf 'prog %s\\t%s\\n' "$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 1p)" "$(tr '\\000' '\\n' < "/proc/$pid/cmdline" | sed -n 2p)"; [ -r token ] && echo "token $(cat token)"; fi`,

@@ -13,6 +13,8 @@ import type { Plan } from '../plan/load.js';
 export const COORDINATOR_HOME = '.labrig/coordinator';
 /** Prefix of the coordinator program's file name: also how a live coordinator is recognised in /proc/<pid>/cmdline. */
 export { PROGRAM_PREFIX } from '@labrig/runner/program';
+/** The coordinator program's name before it became the labrig engine program (still recognised as alive). */
+export const EARLIER_PROGRAM_PREFIX = 'labrig-coordinator-';
 export const RUN_DIR_TOKEN = '@@labrig-run-dir@@';
 export const SPEC_FORMAT = 1;
 
