@@ -99,6 +99,9 @@ export async function serveLink(o: LinkServerOptions): Promise<{ server: Server;
           if (f.t !== 'hello') return refuse('protocol', `expected hello, got ${f.t}`);
           if (f['protocol'] !== LINK_PROTOCOL) return refuse('protocol', `link protocol ${String(f['protocol'])}, this engine speaks ${LINK_PROTOCOL}`);
           if (typeof f['token'] !== 'string' || !sameToken(f['token'], token)) return refuse('token', 'wrong token (the engine was restarted, or this is not its user)');
+          // A client that sent its request with its hello and gives up at `deadline` (the native
+          // client, when the engine was stopped or stuck) has run it elsewhere by now: never run it twice.
+          if (typeof f['deadline'] === 'number' && Date.now() > f['deadline']) return refuse('timeout', 'the client gave up waiting before this hello was read');
           const theirs = typeof f['program'] === 'string' ? f['program'] : f['checkProgram'] === true && o.currentProgram ? (o.currentProgram() ?? 'stale') : undefined;
           if (theirs !== undefined && theirs !== o.program) {
             refuse('program', `this engine runs program ${o.program.slice(0, 12)}, the workspace has ${theirs.slice(0, 12)}`);

@@ -21,6 +21,8 @@ import { buildProgram } from './program.mjs';
 
 /** How long a starting agent may take to answer. */
 const START_TIMEOUT_MS = 15_000;
+/** How long a running agent may take to answer a hello (a stopped or stuck one: the command runs here). */
+const HELLO_TIMEOUT_MS = 5_000;
 
 /** Environment the agent process itself gets: nothing of a command (secrets stay per command). */
 const AGENT_ENV_KEYS = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS', 'LABRIG_AGENT_DEBUG'];
@@ -47,6 +49,7 @@ function hello(socketPath, token, program) {
     readFrames(socket, (f) => {
       if (!greeted) {
         greeted = true;
+        clearTimeout(timer);
         if (f.t === 'welcome') resolve({ socket, welcome: f, frames, wait });
         else {
           socket.destroy();
@@ -72,6 +75,15 @@ function hello(socketPath, token, program) {
         resolve({ error: err });
       }
     });
+    const timer = setTimeout(() => {
+      if (!greeted) {
+        greeted = true;
+        socket.destroy();
+        process.stderr.write(`labrig-run: the labrig agent did not answer within ${HELLO_TIMEOUT_MS / 1000} s (stopped or stuck?); this command runs in its own process\n`);
+        resolve({ refused: { t: 'refuse', code: 'timeout', message: `no answer within ${HELLO_TIMEOUT_MS / 1000} s` } });
+      }
+    }, HELLO_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(timer));
     socket.on('close', () => {
       ended = true;
       if (!greeted) {

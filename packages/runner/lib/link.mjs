@@ -11,7 +11,10 @@
  *   -> { t: 'hello', protocol, token, program? }   token: the engine folder's `token` file (0600);
  *                                                    program: the sha256 of the client's program
  *                                                    (or checkProgram: true: the agent compares its
- *                                                    own with the workspace's, for the native client)
+ *                                                    own with the workspace's, for the native client);
+ *                                                    deadline?: epoch ms after which the client has
+ *                                                    given up (refused: a request sent with the hello
+ *                                                    is never run after its client ran it elsewhere)
  *   <- { t: 'welcome', protocol, program, pid, role }           role: 'agent' | 'coordinator'
  *   <- { t: 'refuse', code, message }                            code: 'token' | 'protocol' | 'program' | 'retiring'
  *

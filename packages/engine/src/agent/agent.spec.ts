@@ -201,6 +201,31 @@ describe('the labrig agent', () => {
     expect(agentPid()).not.toBe(pid2);
   });
 
+  it('a stopped agent (SIGSTOP) does not hang a command: after 5 s it runs in its own process (native and Node clients)', async () => {
+    expect((await exec('true')).code).toBe(0);
+    const pid = agentPid();
+    const starts = () => journal().filter((e) => e['event'] === 'command-start').length;
+    const before = starts();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (const client of ['node', 'native'] as const) {
+        const t = Date.now();
+        const r = await exec('echo "s=$USER"', [], {}, client);
+        expect(r.code, r.out).toBe(0);
+        expect(r.out).toMatch(/did not answer within 5 s/);
+        for (const h of state.hosts) expect(r.out).toContain(`[${h.name}] s=${h.user}`);
+        expect(Date.now() - t).toBeLessThan(15_000);
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect((await exec('true')).code).toBe(0);
+    expect(agentPid()).toBe(pid);
+    // The resumed agent found the native client's request (sent with its hello) past its deadline:
+    // refused, not run a second time. Only the last command ran in it.
+    expect(starts()).toBe(before + 1);
+  });
+
   it('is replaced, not reused, when the workspace\'s code changed (a client of another program)', async () => {
     expect((await exec('true')).code).toBe(0);
     const old = agentPid();
