@@ -80,6 +80,7 @@ export async function serveLink(o: LinkServerOptions): Promise<{ server: Server;
     socket.on('error', () => undefined);
     const send = frameWriter(socket);
     let greeted = false;
+    let refused = false;
     let closed = false;
     const frameListeners: Array<(f: Frame) => void> = [];
     const closeListeners: Array<() => void> = [];
@@ -90,9 +91,13 @@ export async function serveLink(o: LinkServerOptions): Promise<{ server: Server;
     readFrames(
       socket,
       (f: Frame) => {
+        // After a refusal nothing else of this connection is read: a request sent along with a
+        // refused hello (a wrong token, a passed deadline) is never handled.
+        if (refused) return;
         if (!greeted) {
           greeted = true;
           const refuse = (code: string, message: string): void => {
+            refused = true;
             send({ t: 'refuse', code, message });
             socket.end();
           };

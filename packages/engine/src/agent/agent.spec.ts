@@ -253,9 +253,12 @@ describe('the labrig agent', () => {
     expect(r.stdout).toMatch(/ERR EACCES/);
     expect(r.stdout).not.toContain('CONNECTED');
     expect(r.stdout).toMatch(/Permission denied/);
-    // A client without the token (the folder's mode changed by hand, say) is refused.
-    const answer = await request({ t: 'status' }, 'f'.repeat(64));
-    expect(answer[0]).toMatchObject({ t: 'refuse', code: 'token' });
+    // A client without the token (the folder's mode changed by hand, say) is refused, and nothing
+    // it sent along with its hello is handled.
+    const starts = journal().filter((e) => e['event'] === 'command-start').length;
+    const answer = await request({ t: 'run', ref: '@labrig/platform-local:exec', project: 'e2e', projectRoot: 'configs/platforms/e2e', argv: ['--cmd=true', '--config=configs/platforms/e2e/platform.toml'], env: {}, cwd: root }, 'f'.repeat(64));
+    expect(answer).toEqual([expect.objectContaining({ t: 'refuse', code: 'token' })]);
+    expect(journal().filter((e) => e['event'] === 'command-start').length).toBe(starts);
   });
 
   it('stops only the command whose client got Ctrl-C (native and Node clients)', async () => {
