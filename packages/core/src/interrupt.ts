@@ -14,7 +14,7 @@ import { currentScope } from './scope.js';
 const KEY = Symbol.for('labrig.interrupt');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-interface InterruptState {
+export interface InterruptState {
   ctl: AbortController;
   installed: boolean;
   /** The signal received first, if any, and when. */
@@ -58,6 +58,33 @@ export interface InterruptOptions {
   exit?: (code: number) => void;
 }
 
+/**
+ * A stop signal for the command whose interrupt state is `s`: the first aborts it (with a notice)
+ * and arms the grace timer; a second SIGINT or SIGTERM more than a second later ends it at once.
+ * Not SIGHUP, which is what the terminal going away sends (Nx closes the task's pseudo-terminal
+ * when it stops it), and not a signal within a second of the first: Nx stopping a task sends
+ * SIGINT and SIGTERM together. The process's handlers use it, and the labrig agent for the
+ * command whose client was signalled. Returns the grace timer when one was armed.
+ */
+export function receiveInterrupt(s: InterruptState, sig: NodeJS.Signals, o: Required<Pick<InterruptOptions, 'write' | 'exit'>> & Pick<InterruptOptions, 'graceMs'>): NodeJS.Timeout | undefined {
+  const code = (): number => 128 + (constants.signals[s.received ?? sig] ?? 2);
+  if (s.ctl.signal.aborted) {
+    if (sig !== 'SIGHUP' && Date.now() - s.at! > 1000) o.exit(code());
+    return undefined;
+  }
+  s.received = sig;
+  s.at = Date.now();
+  try {
+    o.write(`\n✖ ${sig}: stopping; commands on the hosts are being stopped (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)\n`);
+  } catch {
+    /* the terminal is gone (SIGHUP) */
+  }
+  s.ctl.abort(new Error(sig));
+  const grace = setTimeout(() => o.exit(code()), o.graceMs ?? 10_000);
+  grace.unref();
+  return grace;
+}
+
 /** Install the handlers (once per process; later calls do nothing). */
 export function installInterruptHandlers(o: InterruptOptions = {}): void {
   const s = state();
@@ -66,26 +93,10 @@ export function installInterruptHandlers(o: InterruptOptions = {}): void {
   const write = o.write ?? ((t: string) => void process.stderr.write(t));
   const exit = o.exit ?? ((code: number) => process.exit(code));
   const on = (sig: NodeJS.Signals): void => {
-    if (s.ctl.signal.aborted) {
-      // A second Ctrl-C or SIGTERM: now. Not SIGHUP, which is what the terminal going away sends
-      // (Nx closes the task's pseudo-terminal when it stops it), and not a signal within a second
-      // of the first: Nx stopping a task sends SIGINT and SIGTERM together. The stop goes on,
-      // bounded by the grace period.
-      if (sig !== 'SIGHUP' && Date.now() - s.at! > 1000) exit(interruptExitCode() ?? 130);
-      return;
-    }
-    s.received = sig;
-    s.at = Date.now();
     // The terminal may be gone (or go while stopping): a failed write must not end the process
     // before the journal has the run's end.
-    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-    try {
-      write(`\n✖ ${sig}: stopping; commands on the hosts are being stopped (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)\n`);
-    } catch {
-      /* the terminal is gone (SIGHUP) */
-    }
-    s.ctl.abort(new Error(sig));
-    setTimeout(() => exit(interruptExitCode() ?? 130), o.graceMs ?? 10_000).unref();
+    if (!s.ctl.signal.aborted) for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    receiveInterrupt(s, sig, { write, exit, ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}) });
   };
   for (const sig of SIGNALS) process.on(sig, () => on(sig));
 }

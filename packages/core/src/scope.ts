@@ -11,6 +11,7 @@
  * all of them must see the one scope the agent entered.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { InterruptState } from './interrupt.js';
 
 /** A stream a scope writes to (the agent sends it to the client); `write` is replaced by redaction. */
 export interface ScopeStream {
@@ -20,13 +21,8 @@ export interface ScopeStream {
   rows?: number;
 }
 
-/** The interrupt state of a scope (the same shape as a process's: ./interrupt.ts). */
-export interface ScopeInterrupt {
-  ctl: AbortController;
-  installed: boolean;
-  received?: NodeJS.Signals;
-  at?: number;
-}
+/** The interrupt state of a scope: the same as a process's (./interrupt.ts). */
+export type ScopeInterrupt = InterruptState;
 
 export interface CommandScope {
   /** For messages and the agent's journal. */

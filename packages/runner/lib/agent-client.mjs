@@ -83,8 +83,8 @@ function hello(socketPath, token, program) {
         resolve({ refused: { t: 'refuse', code: 'timeout', message: `no answer within ${HELLO_TIMEOUT_MS / 1000} s` } });
       }
     }, HELLO_TIMEOUT_MS);
-    socket.once('close', () => clearTimeout(timer));
     socket.on('close', () => {
+      clearTimeout(timer);
       ended = true;
       if (!greeted) {
         greeted = true;

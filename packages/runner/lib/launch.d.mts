@@ -15,3 +15,5 @@ export interface LaunchArgs {
   argv: readonly string[];
 }
 export declare function launch(a: LaunchArgs): Promise<number>;
+export declare function executorAllowsAgent(root: string, ref: string): boolean | undefined;
+export declare function runFromBundle(a: LaunchArgs, around?: <T>(build: () => Promise<T>) => Promise<T>): Promise<number>;

@@ -319,18 +319,20 @@ function sshCodeDigest(root) {
 }
 
 /**
- * Whether the executor may run in the agent: not when its schema says `"x-labrig-agent": false`
- * (it reads this process's stdin, or starts daemons that must not be the agent's children), and
- * not when it cannot be resolved (the in-process path says why).
+ * What the executor's schema says of the labrig agent: false when it says `"x-labrig-agent":
+ * false` (it reads this process's stdin, or starts daemons that must not be the agent's
+ * children), true otherwise, undefined when the executor cannot be resolved (running it says why).
+ * Asked by the client before using the agent and by the agent before taking a native client's run.
  * @param {string} root
  * @param {string} ref
+ * @returns {boolean | undefined}
  */
-function agentMayRun(root, ref) {
+export function executorAllowsAgent(root, ref) {
   try {
     const { schema } = resolveExecutor(root, ref);
     return JSON.parse(readFileSync(schema, 'utf8'))['x-labrig-agent'] !== false;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -353,14 +355,26 @@ export async function launch(a) {
   // `--no-agent` (anywhere among the options; no executor has an option of that name): this process.
   const noAgent = a.argv.includes('--no-agent');
   if (noAgent) a = { ...a, argv: a.argv.filter((x) => x !== '--no-agent') };
-  if (!noAgent && agentMode(process.env) === 'on' && agentMayRun(a.root, a.ref)) {
+  if (!noAgent && agentMode(process.env) === 'on' && executorAllowsAgent(a.root, a.ref) === true) {
     const code = await runInAgent(a);
     if (code !== undefined) return code;
   }
+  return runFromBundle(a);
+}
+
+/**
+ * Import the executor's bundle (built first when stale) and run it here: this process's command,
+ * or one command inside the labrig agent (which passes `around` to build outside the command's
+ * scope). Resolves to the exit status; a bundle that cannot be prepared is printed, exit 2.
+ * @param {LaunchArgs} a
+ * @param {<T>(build: () => Promise<T>) => Promise<T>} [around]
+ * @returns {Promise<number>}
+ */
+export async function runFromBundle(a, around = (build) => build()) {
   let m;
   try {
     const { impl, schema } = resolveExecutor(a.root, a.ref);
-    const main = await bundleExecutor(a.root, a.ref, impl, schema, platformOf(a.projectRoot, a.argv));
+    const main = await around(() => bundleExecutor(a.root, a.ref, impl, schema, platformOf(a.projectRoot, a.argv)));
     m = await import(pathToFileURL(main).href);
   } catch (err) {
     const e = /** @type {Error & { hint?: string }} */ (err);

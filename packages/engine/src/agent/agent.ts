@@ -21,12 +21,10 @@
  */
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { constants } from 'node:os';
 import { writeHeapSnapshot } from 'node:v8';
-import { isProcessAlive, outsideScope, redactWrites, runInScope, type CommandScope, type PatchableStream, type ScopeStream } from '@labrig/core';
+import { isProcessAlive, outsideScope, receiveInterrupt, redactWrites, runInScope, type CommandScope, type PatchableStream, type ScopeStream } from '@labrig/core';
 import { enableSharedPools, type SharedPools } from '@labrig/ssh';
-import { bundleExecutor, platformOf, resolveExecutor, UsageError } from '@labrig/runner/launch';
+import { executorAllowsAgent, runFromBundle } from '@labrig/runner/launch';
 import { agentPaths } from '@labrig/runner/link';
 import { cachedProgram, PROGRAM_PREFIX } from '@labrig/runner/program';
 import { installCommandHost } from './host.js';
@@ -211,28 +209,17 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       req.end();
     };
     let grace: NodeJS.Timeout | undefined;
+    // The client's Ctrl-C, by the same rules as a process's (core interrupt.ts); "exiting" answers
+    // the client now, and the command goes on stopping here.
     const stop = (sig: NodeJS.Signals): void => {
-      const s = scope.interrupt;
-      const code = 128 + (constants.signals[s.received ?? sig] ?? 2);
-      if (s.ctl.signal.aborted) {
-        // A second Ctrl-C or SIGTERM a second later: answer now (the command goes on stopping here).
-        if (sig !== 'SIGHUP' && Date.now() - (s.at ?? 0) > 1000) {
+      grace ??= receiveInterrupt(scope.interrupt, sig, {
+        write: (text) => void runInScope(scope, () => process.stderr.write(text)),
+        exit: (code) => {
           answer(code);
           detached = true;
-        }
-        return;
-      }
-      s.received = sig;
-      s.at = Date.now();
-      runInScope(scope, () =>
-        process.stderr.write(`\n✖ ${sig}: stopping; commands on the hosts are being stopped (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again exits at once)\n`),
-      );
-      s.ctl.abort(new Error(sig));
-      grace = setTimeout(() => {
-        answer(code);
-        detached = true;
-      }, GRACE_MS);
-      grace.unref();
+        },
+        graceMs: GRACE_MS,
+      });
     };
     req.onFrame((g) => {
       if (g.t === 'signal' && typeof g['signal'] === 'string' && ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(g['signal'])) stop(g['signal'] as NodeJS.Signals);
@@ -267,7 +254,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       const red = redactWrites([scope.stdout as PatchableStream, scope.stderr as PatchableStream]);
       scope.flushOutput = red.flush;
       try {
-        return await runExecutorHere(o.root, f);
+        // Outside the command's scope: esbuild's service process, started by the first build, lives on.
+        return await runFromBundle({ root: o.root, ref: f.ref, project: f.project, projectRoot: f.projectRoot, argv: f.argv }, outsideScope);
       } finally {
         red.flush();
       }
@@ -293,7 +281,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           req.send({ t: 'refuse', code: 'protocol', message: 'a run frame needs ref, project, projectRoot, argv, env and cwd' });
           return req.end();
         }
-        if (!mayRunHere(o.root, f.ref)) {
+        if (executorAllowsAgent(o.root, f.ref) === false) {
           // An executor that runs in its own process (`"x-labrig-agent": false`): the client runs it.
           const refusal = { t: 'refuse', code: 'in-process', message: `${f.ref} runs in the command's own process` };
           if (f['raw'] === true) req.sendRaw(rawFrame(4, Buffer.from(JSON.stringify(refusal))));
@@ -343,31 +331,4 @@ function rawFrame(kind: number, payload: Buffer): Buffer {
   head.writeUInt8(kind, 0);
   head.writeUInt32BE(payload.length, 1);
   return Buffer.concat([head, payload]);
-}
-
-/** Whether the executor may run in the agent (its schema does not say `"x-labrig-agent": false`). */
-function mayRunHere(root: string, ref: string): boolean {
-  try {
-    const { schema } = resolveExecutor(root, ref);
-    return (JSON.parse(readFileSync(schema, 'utf8')) as Record<string, unknown>)['x-labrig-agent'] !== false;
-  } catch {
-    return true; // not resolvable: running it reports why, as labrig-run does
-  }
-}
-
-/** Import the executor's bundle (cached by module URL: warm after the first command) and run it. */
-async function runExecutorHere(root: string, f: RunFrame): Promise<number> {
-  let m: { runExecutor: (a: unknown) => Promise<number>; executor: unknown; schema: unknown; modules: unknown };
-  try {
-    const { impl, schema } = resolveExecutor(root, f.ref);
-    // Outside the command's scope: esbuild's service process, started by the first build, lives on.
-    const main = await outsideScope(() => bundleExecutor(root, f.ref, impl, schema, platformOf(f.projectRoot, f.argv)));
-    m = (await import(pathToFileURL(main).href)) as typeof m;
-  } catch (err) {
-    const e = err as Error & { hint?: string };
-    process.stderr.write(`✖ labrig-run: ${e instanceof UsageError ? e.message : `cannot prepare ${f.ref}: ${e.message}`}\n`);
-    process.stderr.write(`  hint: ${e.hint ?? 'This is a bug in labrig or in the plugin; run again with the message above in a report.'}\n`);
-    return 2;
-  }
-  return m.runExecutor({ root, ref: f.ref, project: f.project, projectRoot: f.projectRoot, argv: [...f.argv], executor: m.executor, schema: m.schema, modules: m.modules });
 }
