@@ -29,6 +29,8 @@ export interface BuildImageOptions {
   entrypoint: string[];
   env?: Record<string, string>;
   workdir?: string;
+  /** The image config's architecture, OCI spelling (amd64, arm64). Default: buildah's, this machine's. */
+  arch?: string;
   /** Where the archive is written (under dist/). Written to a temp name, then renamed. */
   outArchive: string;
   /** buildah storage (root and runroot). Default: a temp dir removed afterwards. */
@@ -88,6 +90,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
     const config = ['config', '--entrypoint', JSON.stringify(opts.entrypoint), '--os', 'linux'];
     for (const k of Object.keys(opts.env ?? {}).sort()) config.push('--env', `${k}=${(opts.env ?? {})[k] ?? ''}`);
     if (opts.workdir !== undefined) config.push('--workingdir', opts.workdir);
+    if (opts.arch !== undefined) config.push('--arch', opts.arch);
     await buildah('config', [...config, container]);
     await buildah('commit', [
       'commit',

@@ -1,5 +1,5 @@
 /**
- * The sections every SSH platform file shares (`[roles]`, `[ssh]`, `[run]`), the SSH pool they
+ * The sections every SSH platform file shares (`[roles]`, `[ssh]`, `[run]`, `[build]`), the SSH pool they
  * configure, and the engine defaults they give.
  */
 import { homedir } from 'node:os';
@@ -25,14 +25,21 @@ export interface RunSection {
   failurePolicy: string;
 }
 
+/** Where systems' builds run for this platform (system-kit's remote-build/placement.ts reads it). */
+export interface BuildSection {
+  host?: string;
+  arch?: string;
+}
+
 /** What a platform config has when it uses the common sections. */
 export interface CommonSections {
   roles: Record<string, string[]>;
   ssh: SshSection;
   run: RunSection;
+  build: BuildSection;
 }
 
-/** A platform's JSON Schema with the common `roles`, `ssh` and `run` properties added. */
+/** A platform's JSON Schema with the common `roles`, `ssh`, `run` and `build` properties added. */
 export function withCommonSections<T extends { properties?: Record<string, unknown> }>(schema: T): T {
   const { $comment: _c, ...props } = sections as Record<string, unknown>;
   return { ...schema, properties: { ...props, ...schema.properties } };

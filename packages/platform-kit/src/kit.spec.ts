@@ -9,9 +9,9 @@ import { createNodesV2, kitTargets } from './nodes.js';
 const host = (name: string, roles: string[]): Host => ({ name, address: `10.0.0.${name.length}`, port: 22, user: 'u', roles, labels: {} });
 
 describe('common sections', () => {
-  it('adds roles, ssh and run to a platform schema without replacing its own properties', () => {
+  it('adds roles, ssh, run and build to a platform schema without replacing its own properties', () => {
     const s = withCommonSections({ type: 'object', properties: { platform: { const: 'x' }, run: { type: 'string' } } });
-    expect(Object.keys(s.properties!).sort()).toEqual(['platform', 'roles', 'run', 'ssh']);
+    expect(Object.keys(s.properties!).sort()).toEqual(['build', 'platform', 'roles', 'run', 'ssh']);
     expect(s.properties!['run']).toEqual({ type: 'string' });
   });
 

@@ -219,6 +219,8 @@ describe('revokeDeployKey', () => {
     expect(await loginAs(otherKey, 2)).toBe(th[2]!.user);
     const otherLine = `restrict ssh-ed25519 ${otherKey.publicLine.split(' ')[1]} labrig-deploy-key:e2e2`;
 
+    // A build host also holds the hosts' keys beside the private half (host-copy): it goes too.
+    await remotes[0]!.shell('printf "x\\n" > "$HOME/.labrig/keys/e2e.known_hosts"');
     const results = await Promise.all(remotes.map((r) => revokeDeployKey(r, DEPLOYMENT)));
     expect(results).toEqual([
       { lines: 1, privateKey: true },
@@ -226,6 +228,7 @@ describe('revokeDeployKey', () => {
       { lines: 1, privateKey: false },
     ]);
     expect((await remotes[0]!.shell('test -e "$HOME/.labrig/keys/e2e"', { allowFailure: true })).exitCode).not.toBe(0);
+    expect((await remotes[0]!.shell('test -e "$HOME/.labrig/keys/e2e.known_hosts"', { allowFailure: true })).exitCode).not.toBe(0);
 
     const b64 = key.publicLine.split(' ')[1]!;
     for (let i = 0; i < 3; i++) {

@@ -7,10 +7,11 @@
  * `revokeDeployKey` removes every line with the marker and the private half wherever it was put.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostFieldMatches, hostKeyName, parseKnownHosts } from './known-hosts.js';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
-import type { Remote } from '@labrig/core';
+import type { Host, Remote } from '@labrig/core';
 import { quoteArg } from '@labrig/core';
 
 export const DEPLOY_KEYS_DIR = '.labrig/deploy-keys';
@@ -105,8 +106,25 @@ export async function revokeDeployKey(remote: Remote, deployment: string, signal
     `if [ "$n" -gt 0 ]; then t=$(readlink -f "$f") && grep -v -- ${quoteArg(pattern)} "$t" > "$t.labrig-tmp"; chmod 600 "$t.labrig-tmp" && mv "$t.labrig-tmp" "$t"; fi`,
     `k=${quoteArg(remoteDeployKeyFile(deployment))}`,
     'p=0; if [ -e "$k" ]; then rm -f "$k" && p=1; fi',
+    // The known_hosts a build host was given beside it (host-copy).
+    'rm -f "$k.known_hosts"',
     'echo "$n $p"',
   ].join('\n');
   const out = (await remote.shell(script, signal ? { signal } : {})).stdout.trim().split(/\s+/);
   return { lines: Number(out[0] ?? 0) || 0, privateKey: out[1] === '1' };
+}
+
+/** The laptop's host keys for `hosts`, written under the address and port other hosts reach them at (private address first): a known_hosts file for a host that connects to the others (a coordinator, a build host). */
+export function knownHostsFor(hosts: readonly Host[], knownHostsFile: string | undefined): { text: string; missing: string[] } {
+  const lines = knownHostsFile && existsSync(knownHostsFile) ? parseKnownHosts(readFileSync(knownHostsFile, 'utf8')) : [];
+  const out: string[] = [];
+  const missing: string[] = [];
+  for (const h of hosts) {
+    const name = hostKeyName(h.address, h.port ?? 22);
+    const mine = lines.filter((l) => !l.marker && hostFieldMatches(l.hosts, name));
+    if (!mine.length) missing.push(h.name);
+    const as = hostKeyName(h.privateAddress ?? h.address, h.port ?? 22);
+    for (const l of mine) out.push(`${as} ${l.keyType} ${l.key}`);
+  }
+  return { text: out.length ? `${[...new Set(out)].join('\n')}\n` : '', missing };
 }

@@ -37,5 +37,6 @@ export {
   revokeDeployKey,
   deployKeyMarker,
   remoteDeployKeyFile,
+  knownHostsFor,
 } from './deploy-key.js';
 export type { DeployKey } from './deploy-key.js';

@@ -32,3 +32,4 @@ export {
   type PlanExecutorOptions,
   type SystemDefinition,
 } from './define.js';
+export * from './remote-build/index.js';

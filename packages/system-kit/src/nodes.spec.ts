@@ -75,6 +75,21 @@ describe('the one system entry', () => {
     });
   });
 
+  it('gives build a configuration per platform whose builds run on a platform host, carrying host and arch (so both are in its Nx hash)', async () => {
+    expect((await projects())['kv']!.targets!['build']!.configurations).toBeUndefined(); // builds here: one cache entry
+    // The platform file says where its builds run; the system file's [build] wins over it.
+    write('configs/platforms/lab/platform.toml', 'platform = "@x/platform-lab"\n[build]\nhost = "node-0"\narch = "arm64"\n');
+    expect((await projects())['kv']!.targets!['build']!.configurations).toEqual({ lab: { platform: 'lab', buildOn: 'node-0', arch: 'aarch64' } });
+    write('targets/kv/system.toml', 'system = "@x/system-kv"\nsources = ["src/*.c"]\n[build]\non = "builder"\narch = "x86_64"\n');
+    expect((await projects())['kv']!.targets!['build']!.configurations).toEqual({
+      cloud: { platform: 'cloud', buildOn: 'builder', arch: 'x86_64' },
+      lab: { platform: 'lab', buildOn: 'builder', arch: 'x86_64' },
+    });
+    // amd64 and x86_64 are the same machines: the same options, the same hash.
+    write('targets/kv/system.toml', 'system = "@x/system-kv"\nsources = ["src/*.c"]\n[build]\non = "builder"\narch = "amd64"\n');
+    expect((await projects())['kv']!.targets!['build']!.configurations!['cloud']).toEqual({ platform: 'cloud', buildOn: 'builder', arch: 'x86_64' });
+  });
+
   it('adds edges from each system to its plugin and every configured platform plugin', async () => {
     const p = await projects();
     write('plugins/kv/package.json', '{"name":"@x/system-kv"}');

@@ -13,6 +13,7 @@ import type { CreateDependencies, CreateNodesContextV2, CreateNodesV2, RawProjec
 import { parse } from 'smol-toml';
 import { listPlatforms, platformFileOf, platformModuleOf, readLabrigSection } from '@labrig/core/platform-list';
 import { runnerTarget } from '@labrig/runner/target';
+import { buildTargetConfigurations } from './remote-build/placement.js';
 
 export const SYSTEM_FILES = 'targets/*/system.toml';
 
@@ -43,6 +44,7 @@ export interface SystemMeta {
 interface Peek {
   system?: unknown;
   sources?: unknown;
+  build?: { on?: unknown; arch?: unknown };
   tasks?: Record<string, { description?: string }>;
 }
 
@@ -69,8 +71,19 @@ export function readSystemMeta(root: string, module: string): SystemMeta | undef
   return readLabrigSection(root, module)?.['system'] as SystemMeta | undefined;
 }
 
-/** The project's targets from its plugin's declaration. */
-export function systemTargets(module: string, meta: SystemMeta, project: string, projectRoot: string, platforms: string[], doc: Peek): Record<string, TargetConfiguration> {
+/**
+ * The project's targets from its plugin's declaration. `buildConfigurations`: the `build` target's
+ * configurations, one per platform where the build runs on a platform host (remote-build/placement.ts).
+ */
+export function systemTargets(
+  module: string,
+  meta: SystemMeta,
+  project: string,
+  projectRoot: string,
+  platforms: string[],
+  doc: Peek,
+  buildConfigurations: Record<string, Record<string, string>> = {},
+): Record<string, TargetConfiguration> {
   // One configuration per platform and no default one: Nx runs an unknown `-c` as the default
   // configuration, so a typo (`-c cloudlb`) would silently deploy somewhere else. Without a
   // default, it reaches the executor without a platform, which says so and names the platforms.
@@ -87,6 +100,7 @@ export function systemTargets(module: string, meta: SystemMeta, project: string,
         cache: true,
         inputs: [...sources.map((g) => `{projectRoot}/${g}`), '{projectRoot}/system.toml'],
         outputs: ['{workspaceRoot}/dist/{projectRoot}'],
+        ...(Object.keys(buildConfigurations).length > 0 ? { configurations: buildConfigurations } : {}),
         ...dependsOn,
         metadata,
       };
@@ -157,7 +171,7 @@ export const createNodesV2: CreateNodesV2 = [
                 root,
                 projectType: 'application' as const,
                 tags: ['type:system', ...(meta.tags ?? [])],
-                targets: systemTargets(module, meta, name, root, platforms, doc ?? {}),
+                targets: systemTargets(module, meta, name, root, platforms, doc ?? {}, buildTargetConfigurations(context.workspaceRoot, f, doc?.build, platforms)),
               },
             },
           },

@@ -5,12 +5,14 @@
  * A coordinator already running the plan is attached to, never started twice.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Host, Remote } from '@labrig/core';
 import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, listNames, quoteArg } from '@labrig/core';
-import { authorizeDeployKey, ensureDeployKey, hostFieldMatches, hostKeyName, parseKnownHosts, placeDeployKey, remoteDeployKeyFile } from '@labrig/ssh';
+import { authorizeDeployKey, ensureDeployKey, knownHostsFor, placeDeployKey, remoteDeployKeyFile } from '@labrig/ssh';
+
+export { knownHostsFor } from '@labrig/ssh';
 import { hostSets, selectRuns, type ExperimentTarget } from '../engine/run-plan.js';
 import { createProgress } from '../engine/progress.js';
 import type { CoordinatorSettings, Plan } from '../plan/load.js';
@@ -87,21 +89,6 @@ export function resolveCoordinatorHost(ctx: Pick<CoordinatorContext, 'plan' | 'i
   throw new ConfigError(ctx.plan.file, 'coordinator', `"${s.host}" is not a host of platform ${ctx.plan.platform} or a role of ${ctx.plan.system}`, {
     hint: `Use ${expected.replace(/^a host/, 'one host')}.`,
   });
-}
-
-/** The laptop's host keys for `hosts`, written under the address and port the coordinator uses. */
-export function knownHostsFor(hosts: readonly Host[], knownHostsFile: string | undefined): { text: string; missing: string[] } {
-  const lines = knownHostsFile && existsSync(knownHostsFile) ? parseKnownHosts(readFileSync(knownHostsFile, 'utf8')) : [];
-  const out: string[] = [];
-  const missing: string[] = [];
-  for (const h of hosts) {
-    const name = hostKeyName(h.address, h.port ?? 22);
-    const mine = lines.filter((l) => !l.marker && hostFieldMatches(l.hosts, name));
-    if (!mine.length) missing.push(h.name);
-    const as = hostKeyName(h.privateAddress ?? h.address, h.port ?? 22);
-    for (const l of mine) out.push(`${as} ${l.keyType} ${l.key}`);
-  }
-  return { text: out.length ? `${[...new Set(out)].join('\n')}\n` : '', missing };
 }
 
 /** Every host's command for every run, from the system's own target (RUN_DIR_TOKEN for the attempt's folder). */

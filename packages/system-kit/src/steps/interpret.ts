@@ -1,8 +1,9 @@
 /** Plans → engine steps (and → text for --dry-run). */
-import type { Host, Launcher, PlatformInstance, Remote, RunResult, Step, StepContext } from '@labrig/core';
+import type { Connector, Host, Launcher, PlatformInstance, Remote, RunResult, Step, StepContext } from '@labrig/core';
 import { BackgroundLauncher, CommandFailed, addSecrets, createRenderer, describeProbe, formatMs, parseFailurePolicy, quote, redactSecrets, runSteps, waitReady } from '@labrig/core';
 import type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from './plan.js';
 import { fetchArtifact } from './store.js';
+import { copyFromBuildHost } from './host-copy.js';
 
 /** What running a plan needs to know about the system and where it runs. */
 export interface PlanContext {
@@ -123,6 +124,22 @@ async function runActions(ctx: PlanContext, c: StepContext, actions: Action[]): 
         out.bytes += await fetchArtifact(ctx, remote, a, signal);
         break;
       }
+      case 'host-copy': {
+        const connector = connectors.get(ctx);
+        if (!connector) throw new Error('host-copy outside runPlanned');
+        const from = await connector.connect(a.from, signal);
+        const r = await copyFromBuildHost(a, remote, from, signal);
+        const how = {
+          present: 'already there',
+          'build-host': `copied on ${a.from.name} from its build folder`,
+          direct: `sent by ${a.from.name} straight to this host (deployment key)`,
+          relay: `copied from ${a.from.name} through the controller (${r.bytes} bytes)${r.note ? `; the direct copy failed: ${r.note}` : ''}`,
+          dist: `${a.from.name} no longer holds the built file: sent from dist/`,
+        }[r.via];
+        c.log(`${a.name}: ${how}`);
+        out.bytes += r.bytes;
+        break;
+      }
       case 'start': {
         const before = await launcher.status(remote, a.spec.name, signal);
         if (before.running) await launcher.stop(remote, a.spec.name, { signal });
@@ -195,11 +212,15 @@ export function toEngineSteps(ctx: PlanContext, planned: PlannedStep[]): Step[] 
   );
 }
 
+/** The connector of the run a plan context is in (host-copy reaches the build host through it). */
+const connectors = new WeakMap<PlanContext, Connector>();
+
 /** Run a plan on its hosts through the engine with the platform's connector and defaults. */
 export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title: string, o: RunOverrides = {}): Promise<RunResult> {
   const { platform, cfg, ctx: pctx } = ctx.platform;
   const defaults = platform.runDefaults?.(cfg) ?? {};
   const connector = platform.createConnector(cfg, pctx);
+  connectors.set(ctx, connector);
   const hosts = ctx.inventory.filter((h) => planned.some((p) => p.hosts.some((x) => x.name === h.name)));
   addSecrets(ctx.secrets);
   try {
@@ -215,6 +236,7 @@ export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title
       secrets: ctx.secrets,
     });
   } finally {
+    connectors.delete(ctx);
     await connector.close();
   }
 }
@@ -235,6 +257,8 @@ function describeAction(a: Action): string {
       }`;
     case 'put':
       return `copy ${a.name} -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)})`;
+    case 'host-copy':
+      return `copy ${a.name} from ${a.from.name}:${a.fromPath} -> ${a.remote} (${a.direct ? `sent by ${a.from.name} with the deployment key` : 'through this machine'}; sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)}; from dist/ if ${a.from.name} no longer has it)`;
     case 'fetch':
       return `fetch ${a.name} from the store -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)})`;
     case 'start':

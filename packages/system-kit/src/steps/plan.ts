@@ -5,6 +5,7 @@
  * vhive, cfiddle, daphne) build theirs in TypeScript. Both run through the same interpreter.
  */
 import { createHash } from 'node:crypto';
+import type { HostCopy } from './host-copy.js';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
 
 export type Action =
@@ -18,6 +19,8 @@ export type Action =
   | { kind: 'run'; argv: string[]; env?: Record<string, string>; check?: string[]; capture?: Capture; stdin?: string; pty?: boolean; secretOutput?: boolean }
   /** Copy a local file to the host (ssh distribution); `secret`: its content is never shown. */
   | { kind: 'put'; name: string; local: string; remote: string; sha256: string; mode: number }
+  /** Copy an artifact from the build host's build folder (`from = "build-host"`): steps/host-copy.ts. */
+  | ({ kind: 'host-copy' } & HostCopy)
   /** The host fetches an artifact from the store (store distribution). */
   | { kind: 'fetch'; name: string; key: string; remote: string; sha256: string; mode: number }
   /** (Re)start a long-running process and wait until its probe passes. */

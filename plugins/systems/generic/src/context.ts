@@ -1,5 +1,5 @@
 /** Everything a system target needs: the system file, the platform instance, the inventory, roles. */
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Host, PlatformInstance } from '@labrig/core';
 import { ConfigError, loadPlatform } from '@labrig/core';
 import type { PlanContext } from '@labrig/system-kit';
@@ -28,6 +28,12 @@ export interface SystemContext extends PlanContext {
   /** Secret values (redacted from logs, journal, output). */
   secrets: string[];
   missingSecrets: string[];
+}
+
+/** The laptop's known_hosts file of the platform (its `[ssh] knownHosts`, default .labrig/known_hosts). */
+export function knownHostsFileOf(ctx: SystemContext): string {
+  const f = (ctx.platform.cfg as { ssh?: { knownHosts?: string } }).ssh?.knownHosts ?? '.labrig/known_hosts';
+  return isAbsolute(f) ? f : join(ctx.root, f);
 }
 
 export function outDirOf(root: string, projectRoot: string): string {

@@ -3,17 +3,13 @@
  * a hand-off needs from the system and its platform, and which coordinator a plan's later
  * commands (experiment-status, collect) talk to.
  */
-import { isAbsolute, join } from 'node:path';
 import type { Host } from '@labrig/core';
 import { OptionError } from '@labrig/core';
 import { readPlanEvents, resolveCoordinatorHost, type CoordinatorContext, type ExperimentTarget, type Plan } from '@labrig/experiments';
-import type { SystemContext } from './context.js';
+import { knownHostsFileOf, type SystemContext } from './context.js';
 
-/** The laptop's known_hosts file of the platform (its `[ssh] knownHosts`, default .labrig/known_hosts). */
-export function knownHostsFileOf(ctx: SystemContext): string {
-  const f = (ctx.platform.cfg as { ssh?: { knownHosts?: string } }).ssh?.knownHosts ?? '.labrig/known_hosts';
-  return isAbsolute(f) ? f : join(ctx.root, f);
-}
+export { knownHostsFileOf } from './context.js';
+
 
 export function coordinatorContextOf(ctx: SystemContext, plan: Plan, target: ExperimentTarget, o: { coordinator?: string; output: CoordinatorContext['output']; signal?: AbortSignal }): CoordinatorContext {
   return {

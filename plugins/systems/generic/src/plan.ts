@@ -2,11 +2,14 @@
  * Plans: what each target does, as data (steps × hosts × actions), before anything runs.
  * `--dry-run` prints a plan; otherwise interpret.ts turns it into engine steps.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
-import { addSecret, copyTargets, parseDuration } from '@labrig/core';
+import { DEPLOY_KEYS_DIR, ensureDeployKey, knownHostsFor, type DeployKey } from '@labrig/ssh';
+import { ConfigError, addSecret, copyTargets, parseDuration } from '@labrig/core';
 import type { Action, PlannedStep } from '@labrig/system-kit';
 import { sha256 } from '@labrig/system-kit';
-import type { SystemContext } from './context.js';
+import { knownHostsFileOf, type SystemContext } from './context.js';
 import { hostsOfRoles } from './roles.js';
 import { expandArgv } from './template.js';
 import type { Probe } from './system-file.js';
@@ -65,10 +68,42 @@ export function planSetup(ctx: SystemContext): PlannedStep[] {
   ];
 }
 
+/** Where a build on a platform host left its outputs (artifacts.json `builtOn`). */
+export interface BuiltOn {
+  platform: string;
+  host: string;
+  arch: string;
+  /** The build folder on that host (absolute); outputs are in its `out/`. */
+  dir: string;
+}
+
+/** The build host for `from = "build-host"`: the build must have run on a host of this platform. */
+function buildHostOf(ctx: SystemContext, builtOn: BuiltOn | undefined): Host | undefined {
+  if (ctx.sys.deploy.from !== 'build-host') return undefined;
+  const hint = `Build on one of ${ctx.platform.name}'s hosts ([build] on in ${ctx.file}, then nx run ${ctx.name}:build -c ${ctx.platform.name}), or set deploy.from = "controller".`;
+  if (!builtOn) throw new ConfigError(ctx.file, 'deploy.from', '"build-host" needs a build that ran on a platform host, but the build in dist/ ran here', { hint });
+  const host = builtOn.platform === ctx.platform.name ? ctx.inventory.find((h) => h.name === builtOn.host) : undefined;
+  if (!host) throw new ConfigError(ctx.file, 'deploy.from', `"build-host": the build in dist/ ran on ${builtOn.host} of ${builtOn.platform}, which is not a host of ${ctx.platform.name}`, { hint });
+  return host;
+}
+
+/**
+ * For `from = "build-host"`: when the deployment has a deployment key (a coordinator made it), the
+ * build host sends artifacts straight to the other hosts with it; the hosts' keys go with it, as
+ * this machine accepted them. Without one, copies are relayed through this machine.
+ */
+function directCopyOf(ctx: SystemContext): { key: DeployKey; knownHosts: string } | undefined {
+  if (!existsSync(join(ctx.root, DEPLOY_KEYS_DIR, ctx.platform.name, 'id_ed25519'))) return undefined;
+  const known = knownHostsFor(ctx.inventory, knownHostsFileOf(ctx));
+  return { key: ensureDeployKey(ctx.root, ctx.platform.name), knownHosts: known.text };
+}
+
 /** deploy: per role in order, install its artifacts, then (re)start its process and wait until ready. */
-export function planDeploy(ctx: SystemContext, built: BuiltArtifact[]): PlannedStep[] {
+export function planDeploy(ctx: SystemContext, built: BuiltArtifact[], builtOn?: BuiltOn): PlannedStep[] {
   const { sys, file } = ctx;
   const steps: PlannedStep[] = [];
+  const buildHost = buildHostOf(ctx, builtOn);
+  const direct = buildHost ? directCopyOf(ctx) : undefined;
   for (const [role, spec] of Object.entries(sys.roles)) {
     const hosts = ctx.roles[role]!;
     const arts = sys.artifacts.filter((a) => !a.roles || a.roles.includes(role));
@@ -86,7 +121,9 @@ export function planDeploy(ctx: SystemContext, built: BuiltArtifact[]): PlannedS
         skipWhen: () => ({ kind: 'files-match', files: files.map(({ a, b }) => ({ path: `${ctx.dir}/${a.path}`, sha256: b.sha256 })) }),
         actions: () =>
           files.map(({ a, b }): Action =>
-            sys.deploy.distribution === 'store' && b.key
+            buildHost && builtOn
+              ? { kind: 'host-copy', name: a.name, from: buildHost, fromPath: `${builtOn.dir}/out/${a.path}`, remote: `${ctx.dir}/${a.path}`, sha256: b.sha256, mode: parseInt(a.mode, 8), local: `${ctx.outDir}/${a.path}`, ...(direct ? { direct } : {}) }
+              : sys.deploy.distribution === 'store' && b.key
               ? { kind: 'fetch', name: a.name, key: b.key, remote: `${ctx.dir}/${a.path}`, sha256: b.sha256, mode: parseInt(a.mode, 8) }
               : { kind: 'put', name: a.name, local: `${ctx.outDir}/${a.path}`, remote: `${ctx.dir}/${a.path}`, sha256: b.sha256, mode: parseInt(a.mode, 8) },
           ),

@@ -26,10 +26,10 @@ export interface SystemFile {
   version: string;
   description?: string;
   sources: string[];
-  build: { command: string[]; outputs: string[] };
+  build: { command: string[]; outputs: string[]; on?: string; arch?: string; pty: boolean; timeout: string };
   artifacts: { name: string; path: string; roles?: string[]; mode: string }[];
   images: { name: string; files: { src: string; dest: string }[]; entrypoint: string[] }[];
-  deploy: { distribution: 'ssh' | 'store'; dir: string };
+  deploy: { distribution: 'ssh' | 'store'; dir: string; from: 'controller' | 'build-host' };
   env: Record<string, EnvValue>;
   setup: { name: string; roles?: string[]; command: string[]; check?: string[] }[];
   roles: Record<string, RoleSpec>;

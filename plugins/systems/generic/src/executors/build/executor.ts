@@ -1,12 +1,19 @@
-/** build: run the system's build command into dist/<projectRoot>, digest the outputs, build images. */
+/**
+ * build: run the system's build command into dist/<projectRoot>, digest the outputs, build images.
+ * With `[build] on` (or the platform file's `[build] host`) the command runs on that platform host
+ * (system-kit's runRemoteBuild: arch check, content-addressed sync, run, verified fetch) and its
+ * outputs come back into dist/<projectRoot>; either way Nx caches dist/<projectRoot>.
+ */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import { ConfigError, addSecret, describeExit, digestFile, installOutputRedaction, runStreamed } from '@labrig/core';
+import type { Remote } from '@labrig/core';
+import { ConfigError, OptionError, addSecret, describeExit, digestFile, installInterruptHandlers, installOutputRedaction, interruptSignal, listPlatforms, parseDuration, runStreamed } from '@labrig/core';
 import { buildImage } from '@labrig/artifacts';
-import { outDirOf } from '../../context.js';
+import { describeRemoteBuild, normalizeArch, ociArch, readBuildPlacement, resolveBuildHost, runRemoteBuild, type RemoteBuildSpec } from '@labrig/system-kit';
+import { openSystem, outDirOf } from '../../context.js';
 import type { BuiltArtifact } from '../../plan.js';
-import { loadSystemFile, systemName } from '../../system-file.js';
+import { loadSystemFile, systemName, type SystemFile } from '../../system-file.js';
 import { expandArgv } from '../../template.js';
 import { projectRootOf, reportError } from '../shared.js';
 
@@ -15,11 +22,28 @@ export interface BuildManifest {
   version: string;
   files: BuiltArtifact[];
   images: { name: string; tag: string; archive: string; digest: string }[];
+  /** Set when the build ran on a platform host: where its outputs still are (deploy `from = "build-host"`). */
+  builtOn?: { platform: string; host: string; arch: string; dir: string };
 }
 
 export const MANIFEST = 'artifacts.json';
 
-export default async function buildExecutor(_o: Record<string, never>, context: ExecutorContext): Promise<{ success: boolean }> {
+export interface BuildExecutorOptions {
+  /** The platform (set by the configuration); only a remote build needs one. */
+  platform?: string;
+  /** The host or role to build on (set by the configuration from `[build] on` / the platform's `[build] host`). */
+  buildOn?: string;
+  /** The target architecture (set by the configuration from `[build] arch` / the platform's `[build] arch`). */
+  arch?: string;
+  dryRun?: boolean;
+}
+
+/** Every file the build must leave in {out}: its outputs, its artifacts and its images' files. */
+function declaredOutputs(sys: SystemFile): string[] {
+  return [...new Set([...sys.build.outputs, ...sys.artifacts.map((a) => a.path), ...sys.images.flatMap((i) => i.files.map((f) => f.src))])];
+}
+
+export default async function buildExecutor(o: BuildExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   // An Nx executor target of its own (not run by labrig-run): its output is redacted here.
   installOutputRedaction();
   try {
@@ -31,18 +55,76 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
     const name = systemName(projectRoot);
     const file = `${projectRoot}/system.toml`;
     const out = outDirOf(root, projectRoot);
-    mkdirSync(out, { recursive: true });
-    const argv = expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' });
-    console.log(`▶ ${name}: build: ${argv.join(' ')}`);
     const t0 = Date.now();
-    // Its output is piped through process.stdout/stderr (redacted), live.
-    const r = await runStreamed(argv[0]!, argv.slice(1), { cwd: join(root, projectRoot) });
-    if (r.exitCode !== 0) {
-      console.error(`✖ build command ${describeExit(r)}`);
-      return { success: false };
+
+    const placement = o.platform ? readBuildPlacement(root, file, sys.build, o.platform) : undefined;
+    const on = o.buildOn ?? placement?.on;
+    if (on === undefined && sys.build.on !== undefined) {
+      const known = listPlatforms(root);
+      throw new OptionError('configuration', o.platform, `the platform whose host \`build.on = "${sys.build.on}"\` in ${file} names, one of: ${known.join(' | ')} (e.g. nx run ${name}:build -c ${known.includes('local') ? 'local' : (known[0] ?? 'local')})`);
     }
-    for (const [i, o] of sys.build.outputs.entries()) {
-      if (!existsSync(join(out, o))) throw new ConfigError(file, `build.outputs[${i}]`, `the build did not produce ${o} (looked in ${relative(root, out)})`);
+    let builtOn: BuildManifest['builtOn'];
+    if (on !== undefined) {
+      const platformName = o.platform!;
+      const commandLine = (field: string) => ({ file: 'the command line', field });
+      // The configuration's options come from the files; a value that differs came from the command line.
+      const arch = o.arch ?? placement?.arch;
+      const archFrom = placement && (o.arch === undefined || normalizeArch(o.arch) === placement.arch) ? placement.archFrom : commandLine('--arch');
+      if (arch === undefined) {
+        throw new ConfigError(file, 'build.arch', `a build on a platform host (${on}) needs the architecture it builds for`, {
+          hint: `Declare it: arch = "x86_64" (or "aarch64", what \`uname -m\` prints on the hosts) in [build] of ${file}, or in [build] of configs/platforms/${platformName}/platform.toml. It is part of the build's Nx hash.`,
+        });
+      }
+      const ctx = await openSystem(root, projectRoot, platformName);
+      const host = resolveBuildHost(ctx.inventory, on, placement && (o.buildOn === undefined || o.buildOn === placement.on) ? placement.onFrom : commandLine('--buildOn'), ctx.roles);
+      const spec: RemoteBuildSpec = {
+        root,
+        projectRoot,
+        project: name,
+        file,
+        sources: sys.sources,
+        sourcesField: 'sources',
+        command: (dir) => expandArgv(sys.build.command, { system: name, out: dir }, { file, field: 'build.command' }),
+        outputs: declaredOutputs(sys),
+        outputsField: 'build.outputs',
+        arch: { value: arch, ...archFrom },
+        pty: sys.build.pty,
+        timeoutMs: parseDuration(sys.build.timeout),
+        env: ctx.env,
+        dest: out,
+      };
+      console.log(`▶ ${name}: ${o.dryRun ? 'build plan (dry run: nothing is contacted)' : 'build'} on ${host.name} of ${platformName}`);
+      if (o.dryRun) {
+        for (const l of describeRemoteBuild(spec, host)) console.log(`  ${l}`);
+        return { success: true };
+      }
+      const connector = ctx.platform.platform.createConnector(ctx.platform.cfg, ctx.platform.ctx);
+      try {
+        // Ctrl-C (or Nx ending the task) stops the build on the host too, not only here.
+        installInterruptHandlers();
+        const remote: Remote = await connector.connect(host, AbortSignal.any([AbortSignal.timeout(spec.timeoutMs), interruptSignal()]));
+        const r = await runRemoteBuild(spec, host, remote, interruptSignal());
+        builtOn = { platform: platformName, host: host.name, arch: r.arch, dir: r.dir };
+      } finally {
+        await connector.close();
+      }
+    } else {
+      if (o.dryRun) {
+        console.log(`▶ ${name}: build plan (dry run): ${expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' }).join(' ')} (in ${projectRoot}, here)`);
+        return { success: true };
+      }
+      mkdirSync(out, { recursive: true });
+      const argv = expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' });
+      console.log(`▶ ${name}: build: ${argv.join(' ')}`);
+      // Its output is piped through process.stdout/stderr (redacted), live.
+      const r = await runStreamed(argv[0]!, argv.slice(1), { cwd: join(root, projectRoot) });
+      if (r.exitCode !== 0) {
+        console.error(`✖ build command ${describeExit(r)}`);
+        return { success: false };
+      }
+      for (const [i, p] of sys.build.outputs.entries()) {
+        if (!existsSync(join(out, p))) throw new ConfigError(file, `build.outputs[${i}]`, `the build did not produce ${p} (looked in ${relative(root, out)})`);
+      }
     }
     const files: BuiltArtifact[] = [];
     for (const a of sys.artifacts) {
@@ -60,13 +142,17 @@ export default async function buildExecutor(_o: Record<string, never>, context: 
         files: img.files.map((f) => ({ src: join(out, f.src), dest: f.dest, mode: 0o755 })),
         entrypoint: img.entrypoint,
         outArchive: archive,
+        // Built on a platform host: the image is for that host's architecture (FROM scratch, its files as fetched).
+        ...(builtOn ? { arch: ociArch(builtOn.arch) } : {}),
       });
       images.push({ name: img.name, tag, archive: relative(out, archive), digest: built.digest });
-      console.log(`  image ${img.name}:${tag} ${built.digest}`);
+      console.log(`  image ${img.name}:${tag} ${built.digest}${builtOn ? ` (${ociArch(builtOn.arch)})` : ''}`);
     }
-    const manifest: BuildManifest = { system: name, version: sys.version, files, images };
+    const manifest: BuildManifest = { system: name, version: sys.version, files, images, ...(builtOn ? { builtOn } : {}) };
     writeFileSync(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    console.log(`✔ ${name}: built ${files.length} artifact(s)${images.length ? ` and ${images.length} image(s)` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `✔ ${name}: built ${files.length} artifact(s)${images.length ? ` and ${images.length} image(s)` : ''}${builtOn ? ` on ${builtOn.host} (${normalizeArch(builtOn.arch)})` : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     return { success: true };
   } catch (err) {
     return reportError(err);

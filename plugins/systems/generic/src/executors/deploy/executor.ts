@@ -15,6 +15,7 @@ export default async function deployExecutor(o: CommonOptions, context: Executor
 }
 
 async function storeFor(ctx: SystemContext) {
+  if (ctx.sys.deploy.from === 'build-host') return undefined; // artifacts come from the build host
   const store = ctx.sys.deploy.distribution === 'store' ? await openStore(ctx) : undefined;
   if (ctx.sys.deploy.distribution === 'store' && !store) {
     throw new Error(`${ctx.file}: deploy.distribution = "store" but the platform ${ctx.platform.name} has no S3 store (use "ssh", or give the platform a store)`);
@@ -23,8 +24,9 @@ async function storeFor(ctx: SystemContext) {
 }
 
 function planDeployOf(ctx: SystemContext, store: Awaited<ReturnType<typeof storeFor>>) {
-  const built: BuiltArtifact[] = readManifest(ctx).files.map((f) => ({ ...f, ...(store ? { key: store.keyFor(f.sha256) } : {}) }));
-  return planDeploy(ctx, built);
+  const manifest = readManifest(ctx);
+  const built: BuiltArtifact[] = manifest.files.map((f) => ({ ...f, ...(store ? { key: store.keyFor(f.sha256) } : {}) }));
+  return planDeploy(ctx, built, manifest.builtOn);
 }
 
 /** Install each role's artifacts and (re)start what changed, waiting until each role is ready. */

@@ -31,7 +31,7 @@ export default async function pushExecutor(o: CommonOptions, context: ExecutorCo
     const registry = (await ctx.platform.platform.artifactStore?.(ctx.platform.cfg, ctx.platform.ctx))?.registry;
     if (o.dryRun) {
       console.log(`push plan for ${ctx.name} on ${ctx.platform.name} (dry run: nothing is done)`);
-      for (const f of manifest.files) console.log(`  ${store ? `upload ${f.path} -> s3 ${store.keyFor(f.sha256)} unless present` : `${f.path}: no S3 store (distributed over SSH)`}`);
+      for (const f of manifest.files) console.log(`  ${ctx.sys.deploy.from === 'build-host' ? `${f.path}: copied from the build host at deploy` : store ? `upload ${f.path} -> s3 ${store.keyFor(f.sha256)} unless present` : `${f.path}: no S3 store (distributed over SSH)`}`);
       for (const i of manifest.images) console.log(`  ${registry ? `push image ${i.name}@${i.digest} -> ${registry.address}/${ctx.name}/${i.name}:${i.tag} unless present` : `image ${i.name}: no registry`}`);
       return true;
     }
@@ -54,6 +54,10 @@ export async function pushArtifacts(ctx: SystemContext, output: 'auto' | 'tty' |
         run: async ({ log }): Promise<PushOutput> => {
           const out: PushOutput = { files: [], images: [], bytesSent: 0 };
           for (const f of manifest.files) {
+            if (ctx.sys.deploy.from === 'build-host') {
+              log(`${f.name}: deploy copies it from the build host ${manifest.builtOn?.host ?? '(none yet)'} (deploy.from = "build-host")`);
+              continue;
+            }
             if (!store) {
               log(`${f.name}: no S3 store on ${ctx.platform.name}; deploy copies it over SSH`);
               continue;

@@ -1,0 +1,15 @@
+export { normalizeArch, ociArch, sameArch } from './arch.js';
+export { listSources, type SourceFile } from './sources.js';
+export {
+  RemoteBuildFailed,
+  describeRemoteBuild,
+  remoteBuildDir,
+  resolveBuildHost,
+  runRemoteBuild,
+  syncSources,
+  type FetchedOutput,
+  type RemoteBuildResult,
+  type RemoteBuildSpec,
+  type SyncReport,
+} from './remote-build.js';
+export { buildTargetConfigurations, readBuildPlacement, type BuildPlacement } from './placement.js';
