@@ -3,6 +3,10 @@ export { listSources, type SourceFile } from './sources.js';
 export {
   RemoteBuildFailed,
   describeRemoteBuild,
+  placeBuild,
+  runRemoteBuildOn,
+  type BuildPlacementOptions,
+  type ResolvedPlacement,
   remoteBuildDir,
   resolveBuildHost,
   runRemoteBuild,

@@ -6,8 +6,8 @@
  * 1. `uname -m` on the build host against the declared arch: a mismatch is refused before anything
  *    is sent (ConfigError naming the host, both values and the field).
  * 2. Sync: the declared sources go to `~/.labrig/build/<project>/src/`, content-addressed per file
- *    (only files whose sha256 differs there are sent, each verified; files labrig sent before and
- *    no longer declared are deleted; what the build itself leaves there stays).
+ *    (only files whose sha256 differs there are sent, as one tar stream, each verified there; files
+ *    labrig sent before and no longer declared are deleted; what the build itself leaves there stays).
  * 3. Run: the build command in that folder (`{out}` = `~/.labrig/build/<project>/out`, emptied
  *    first), in its own process group, output streamed here and kept in `build.log` there, pty
  *    when asked; on the time limit the whole group is killed (StepTimeout).
@@ -16,10 +16,13 @@
  *    then moved into place as a whole. A failed build leaves no dist/ folder at all.
  */
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { dirname, join, relative } from 'node:path';
-import type { Host, Remote } from '@labrig/core';
-import { Aborted, ConfigError, LabrigError, StepTimeout, formatDuration, quote } from '@labrig/core';
+import type { Host, PlatformInstance, Remote } from '@labrig/core';
+import { Aborted, ConfigError, LabrigError, OptionError, StepTimeout, TransferVerifyFailed, formatDuration, installInterruptHandlers, interruptSignal, listPlatforms, quote } from '@labrig/core';
+import { platformFileOf } from '@labrig/core/platform-list';
+import { readBuildPlacement } from './placement.js';
 import { normalizeArch } from './arch.js';
 import { listSources, type SourceFile } from './sources.js';
 
@@ -35,13 +38,17 @@ export interface RemoteBuildSpec {
   project: string;
   /** The system file, relative to the root (for messages). */
   file: string;
-  /** Source globs, relative to the system's folder (the build target's Nx inputs). */
+  /** Source globs, relative to `sourceDir` (for a system folder: the build target's Nx inputs). */
   sources: readonly string[];
+  /** Globs (relative to `sourceDir`) never sent, e.g. a checkout's own build outputs. */
+  exclude?: readonly string[];
+  /** The folder the sources are in (absolute). Default: the system's folder. */
+  sourceDir?: string;
   /** Where `sources` is declared (for errors). */
   sourcesField: string;
   /** The build command for a given `{out}` (an absolute path on the host). */
   command: (out: string) => string[];
-  /** Files the build must leave in `{out}`, relative to it: fetched into `dest`. */
+  /** Files the build must leave in `{out}`, relative to it: fetched into `dest`. `dir/`: every file under it (none is fine). */
   outputs: readonly string[];
   /** Where `outputs` is declared (for errors). */
   outputsField: string;
@@ -139,6 +146,17 @@ const STATE_SCRIPT = [
   'exit 0',
 ].join('\n');
 
+/** For each declared output: `<mode>\t<path>` (a `dir/`: one line per file under it), or `-\t<path>` when missing. */
+const LIST_OUTPUTS = [
+  'cd -- "$1/out" || exit 97; shift',
+  'for f in "$@"; do',
+  '  case "$f" in',
+  '  */) if [ -d "$f" ]; then find "$f" -type f -exec stat -c "%a\t%n" {} +; fi ;;',
+  '  *) if [ -f "$f" ]; then stat -c "%a\t%n" -- "$f"; else printf -- "-\t%s\n" "$f"; fi ;;',
+  '  esac',
+  'done',
+].join('\n');
+
 /** The build in its own session (so a time limit kills all of it), its output also in build.log, its status in build.status. */
 const RUN_SCRIPT = [
   'base=$1; shift',
@@ -151,13 +169,39 @@ const RUN_SCRIPT = [
   'exit "${s:-255}"',
 ].join('\n');
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
+/**
+ * The files as one tar stream (one round trip however many there are; `tar` here and there, GNU or
+ * BSD), unpacked into `dir` on the host, then every file's sha256 there checked against ours.
+ */
+async function sendTar(remote: Remote, dir: string, localDir: string, files: readonly SourceFile[], signal: AbortSignal): Promise<void> {
+  const sink = remote.spawn(['sh', '-c', 'mkdir -p -- "$1" && cd -- "$1" && exec tar -x -f - --no-same-owner', 'sh', dir], { signal });
+  const tar = spawn('tar', ['-c', '-f', '-', '--no-recursion', '--null', '-T', '-'], { cwd: localDir, stdio: ['pipe', 'pipe', 'pipe'], signal });
+  let stderr = '';
+  tar.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
+  tar.stdout.on('data', (c: Buffer) => sink.write(c));
+  const packed = new Promise<number | null>((resolve, reject) => {
+    tar.on('error', reject);
+    tar.on('close', resolve);
+  });
+  tar.stdin.end(files.map((f) => `${f.path}\0`).join(''));
+  const code = await packed.catch((e: unknown) => {
+    sink.kill();
+    throw e;
+  });
+  if (code !== 0) {
+    sink.kill();
+    throw new Error(`tar (packing ${files.length} source file(s) in ${localDir}) exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  sink.end();
+  await sink.result;
+  const check = await remote.exec(['sh', '-c', 'cd -- "$1" && tr \'\\n\' \'\\0\' | xargs -0 -r sha256sum --', 'sh', dir], { stdin: files.map((f) => f.path).join('\n'), signal });
+  const got = new Map<string, string>();
+  for (const line of check.stdout.split('\n')) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (m) got.set(m[2]!, m[1]!);
+  }
+  const bad = files.find((f) => got.get(f.path) !== f.sha256);
+  if (bad) throw new TransferVerifyFailed(remote.host.name, `${dir}/${bad.path}`, bad.sha256, got.get(bad.path) ?? '');
 }
 
 function formatBytes(n: number): string {
@@ -179,11 +223,8 @@ export async function syncSources(remote: Remote, base: string, projectDir: stri
   const changed = local.filter((f) => there.get(f.path) !== f.sha256);
   const declared = new Set(local.map((f) => f.path));
   const removed = before.filter((p) => !declared.has(p));
-  let bytesSent = 0;
-  await mapLimit(changed, 4, async (f) => {
-    const r = await remote.putFile(join(projectDir, f.path), `${base}/src/${f.path}`, { signal });
-    if (r.transferred) bytesSent += r.bytes;
-  });
+  if (changed.length > 0) await sendTar(remote, `${base}/src`, projectDir, changed, signal);
+  const bytesSent = changed.reduce((s, f) => s + f.size, 0);
   if (removed.length > 0) {
     await remote.exec(['sh', '-c', 'cd -- "$1/src" && tr \'\\n\' \'\\0\' | xargs -0 -r rm -f --', 'sh', base], { stdin: removed.join('\n'), signal });
   }
@@ -233,8 +274,8 @@ export async function runRemoteBuild(spec: RemoteBuildSpec, host: Host, remote: 
 
     // 2. Sources.
     phase = 'sync';
-    const projectDir = join(spec.root, spec.projectRoot);
-    const sources = await listSources(projectDir, spec.sources, { file: spec.file, field: spec.sourcesField });
+    const projectDir = spec.sourceDir ?? join(spec.root, spec.projectRoot);
+    const sources = await listSources(projectDir, spec.sources, { file: spec.file, field: spec.sourcesField }, spec.exclude);
     const sync = await syncSources(remote, base, projectDir, sources, signal);
     log(`  sync   ${sync.sent} of ${sync.files} source file${sync.files === 1 ? '' : 's'} sent (${formatBytes(sync.bytesSent)}), ${sync.unchanged} unchanged, ${sync.deleted} deleted${sync.sent && sync.sent <= 5 ? `: ${sync.sentPaths.join(', ')}` : ''}`);
 
@@ -269,19 +310,25 @@ export async function runRemoteBuild(spec: RemoteBuildSpec, host: Host, remote: 
     // 4. The outputs, verified, into a staging folder, then into place as a whole.
     phase = 'fetch';
     const outputs: FetchedOutput[] = [];
-    // Each output's mode, or `-` when it is missing.
-    const listing = await remote.exec(['sh', '-c', 'cd -- "$1/out" || exit 97; shift; for f in "$@"; do if [ -f "$f" ]; then printf "%s\\n" "$(stat -c %a -- "$f")"; else echo -; fi; done', 'sh', base, ...spec.outputs], { signal });
-    const modes = listing.stdout.split('\n');
-    const missing = spec.outputs.filter((_, i) => !/^[0-7]{3,4}$/.test(modes[i] ?? ''));
+    // Each output's mode and path (a folder: each file under it), or `-` and the path when it is missing.
+    const listing = await remote.exec(['sh', '-c', LIST_OUTPUTS, 'sh', base, ...spec.outputs], { signal });
+    const produced: { mode: string; path: string }[] = [];
+    const missing: string[] = [];
+    for (const line of listing.stdout.split('\n').filter(Boolean)) {
+      const [mode = '', ...rest] = line.split('\t');
+      const path = rest.join('\t').replace(/\/{2,}/g, '/');
+      if (/^[0-7]{3,4}$/.test(mode)) produced.push({ mode, path });
+      else missing.push(path);
+    }
     if (missing.length > 0) {
       throw new ConfigError(spec.file, spec.outputsField, `the build on ${host.name} did not produce ${missing.join(', ')} (looked in ~/${remoteBuildDir(spec.project)}/out)`);
     }
     mkdirSync(staging, { recursive: true });
-    for (const [i, o] of spec.outputs.entries()) {
-      const local = join(staging, o);
+    for (const f of produced) {
+      const local = join(staging, f.path);
       mkdirSync(dirname(local), { recursive: true });
-      const g = await remote.getFile(`${base}/out/${o}`, local, { signal, mode: parseInt(modes[i]!, 8) });
-      outputs.push({ path: o, sha256: g.sha256, size: g.bytes });
+      const g = await remote.getFile(`${base}/out/${f.path}`, local, { signal, mode: parseInt(f.mode, 8) });
+      outputs.push({ path: f.path, sha256: g.sha256, size: g.bytes });
     }
     renameSync(staging, spec.dest);
     log(`  fetch  ${outputs.length} output${outputs.length === 1 ? '' : 's'} (${formatBytes(outputs.reduce((s, o) => s + o.size, 0))}) into ${relative(spec.root, spec.dest)}, sha256 verified`);
@@ -301,4 +348,67 @@ async function killBuild(remote: Remote, base: string): Promise<void> {
   if (!base) return;
   const script = 'p=$(cat "$1/build.pid" 2>/dev/null) || exit 0; kill -TERM "-$p" 2>/dev/null; i=0; while [ $i -lt 10 ] && kill -0 "-$p" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done; kill -KILL "-$p" 2>/dev/null; rm -f -- "$1/build.pid"; exit 0';
   await remote.exec(['sh', '-c', script, 'sh', base], { allowFailure: true, signal: AbortSignal.timeout(8000) }).catch(() => undefined);
+}
+
+/** A build target's options that place it on a platform host (set by its Nx configuration, or typed). */
+export interface BuildPlacementOptions {
+  platform?: string;
+  buildOn?: string;
+  arch?: string;
+}
+
+export interface ResolvedPlacement {
+  platform: string;
+  /** Host name or role. */
+  on: string;
+  onFrom: { file: string; field: string };
+  arch: string;
+  archFrom: { file: string; field: string };
+}
+
+/**
+ * Where a build runs: undefined = here. Options equal to what the files say keep the files as
+ * their source (for messages); a value only the command line gave is named as such. A build on a
+ * host without a declared architecture is a ConfigError naming both places it may be declared.
+ */
+export function placeBuild(root: string, file: string, systemBuild: { on?: unknown; arch?: unknown } | undefined, o: BuildPlacementOptions): ResolvedPlacement | undefined {
+  const commandLine = (field: string) => ({ file: 'the command line', field });
+  const placement = o.platform ? readBuildPlacement(root, file, systemBuild, o.platform) : undefined;
+  const on = o.buildOn ?? placement?.on;
+  if (on === undefined || !o.platform) {
+    const named = typeof systemBuild?.on === 'string' ? `build.on = "${systemBuild.on}"\` in ${file}` : o.buildOn !== undefined ? `--buildOn=${o.buildOn}\`` : undefined;
+    if (named !== undefined) {
+      const known = listPlatforms(root);
+      throw new OptionError('configuration', o.platform, `the platform whose host \`${named} names, one of: ${known.join(' | ') || '(none configured)'}`);
+    }
+    return undefined;
+  }
+  const arch = o.arch ?? placement?.arch;
+  if (arch === undefined) {
+    throw new ConfigError(file, 'build.arch', `a build on a platform host (${on}) needs the architecture it builds for`, {
+      hint: `Declare it: arch = "x86_64" (or "aarch64": what \`uname -m\` prints on the hosts) in [build] of ${file}, or in [build] of ${platformFileOf(o.platform)}. It is part of the build's Nx hash.`,
+    });
+  }
+  return {
+    platform: o.platform,
+    on,
+    onFrom: placement && (o.buildOn === undefined || o.buildOn === placement.on) ? placement.onFrom : commandLine('--buildOn'),
+    arch: normalizeArch(arch),
+    archFrom: placement && (o.arch === undefined || normalizeArch(o.arch) === placement.arch) ? placement.archFrom : commandLine('--arch'),
+  };
+}
+
+/**
+ * runRemoteBuild through the platform's connector: connected within the build's time limit, and
+ * Ctrl-C (or Nx ending the task) stops the build on the host too, not only here.
+ */
+export async function runRemoteBuildOn(spec: RemoteBuildSpec, host: Host, platform: PlatformInstance): Promise<RemoteBuildResult> {
+  installInterruptHandlers();
+  const connector = platform.platform.createConnector(platform.cfg, platform.ctx);
+  try {
+    const remote = await connector.connect(host, AbortSignal.any([AbortSignal.timeout(spec.timeoutMs), interruptSignal()]));
+    return await runRemoteBuild(spec, host, remote, interruptSignal());
+  } finally {
+    await connector.close();
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The build's declared sources: files under the project folder matching its `sources` globs (the
- * same globs, with the same matcher, as the build target's Nx inputs), each with its sha256.
+ * same globs, with the same matcher, as the build target's Nx inputs; dot files too), each with
+ * its sha256. `exclude`: globs never sent.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,10 +31,10 @@ function walk(dir: string, rel: string, out: string[]): void {
  * The files of `projectDir` that `globs` match, sorted, with digests. `file`/`field` name where the
  * globs come from, for the error when they match nothing or a path cannot be sent.
  */
-export async function listSources(projectDir: string, globs: readonly string[], where: { file: string; field: string }): Promise<SourceFile[]> {
+export async function listSources(projectDir: string, globs: readonly string[], where: { file: string; field: string }, exclude: readonly string[] = []): Promise<SourceFile[]> {
   const all: string[] = [];
   walk(projectDir, '', all);
-  const matched = all.filter((p) => globs.some((g) => minimatch(p, g))).sort();
+  const matched = all.filter((p) => globs.some((g) => minimatch(p, g, { dot: true })) && !exclude.some((g) => minimatch(p, g, { dot: true }))).sort();
   if (matched.length === 0) {
     throw new ConfigError(where.file, where.field, `${JSON.stringify(globs)} match no file under ${projectDir}`, {
       hint: `List the build's source files in ${where.field} (globs relative to the system's folder, e.g. "src/**/*").`,

@@ -22,6 +22,7 @@ export interface SigmaosConfig {
   bucket?: string;
   registry?: string;
   imageExport: string[];
+  build?: { on?: string; arch?: string; timeout: string };
   repo: { url: string; dir: string };
   packages: string[];
   credentials: Record<string, string>;

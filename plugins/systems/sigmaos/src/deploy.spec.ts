@@ -151,6 +151,45 @@ describe('build and push', () => {
     expect(named.sha256).toBe(createHash('sha256').update(readFileSync(join(dist, 'bin/named'))).digest('hex'));
   });
 
+  it('builds on tb-0 instead ([build] on): the checkout synced, build.sh in a pty and the image exports there, the same dist/ fetched back', async () => {
+    const dist = join(root, 'dist/targets/sigmaos');
+    const local = JSON.parse(readFileSync(join(dist, 'sigmaos-build.json'), 'utf8'));
+    // The image export runs on tb-0: its script must be readable there.
+    const exportScript = join(fxDir, 'export-image.sh');
+    cpSync(join(FIXTURES, 'export-image.sh'), exportScript);
+    const file = join(root, 'targets/sigmaos/system.toml');
+    const before = readFileSync(file, 'utf8');
+    writeFileSync(file, before.replace(/^imageExport = .*$/m, `imageExport = ["sh", ${JSON.stringify(exportScript)}, "{image}", "{archive}"]`));
+    try {
+      const out = await ok(() => buildExecutor({ platform: 'e2e', buildOn: 'tb-0', arch: 'x86_64' }, ctx()));
+      expect(out).toMatch(/sync +\d+ of \d+ source files sent/);
+      expect(out).toContain('Building SigmaOS (target remote)'); // build.sh's own output, streamed from tb-0
+      // build.sh ran on tb-0 (in its pty: the fixture refuses to run without one), in the synced checkout.
+      const there = join(home('tb-0'), '.labrig/build/sigmaos');
+      expect(existsSync(join(there, 'src/build.sh'))).toBe(true);
+      expect(existsSync(join(there, 'src/bin/user/named'))).toBe(true);
+      expect(readFileSync(join(there, 'out/build.log'), 'utf8')).toContain('Building SigmaOS (target remote)');
+      const m = JSON.parse(readFileSync(join(dist, 'sigmaos-build.json'), 'utf8'));
+      // The same binaries (the fixture writes the same bytes), and reproducible image archives.
+      expect(m.files).toEqual(local.files);
+      expect(m.images).toEqual(local.images);
+      for (const f of m.files as { path: string; sha256: string }[]) {
+        expect(createHash('sha256').update(readFileSync(join(there, 'out', f.path))).digest('hex'), f.path).toBe(f.sha256);
+      }
+      // A build.sh failure there fails the build with its status and the end of the log there.
+      writeFileSync(join(root, 'checkout/.fixture-fail'), 'exit');
+      const failed = await run(() => buildExecutor({ platform: 'e2e', buildOn: 'tb-0', arch: 'x86_64' }, ctx()));
+      expect(failed.success).toBe(false);
+      expect(failed.out).toContain('the build on tb-0 exited with status 2');
+      expect(failed.out).toContain('go: compile error');
+      expect(existsSync(dist)).toBe(false);
+    } finally {
+      rmSync(join(root, 'checkout/.fixture-fail'), { force: true });
+      writeFileSync(file, before);
+      await ok(() => buildExecutor({}, ctx())); // dist/ as the tests below expect it
+    }
+  });
+
   it('push: binaries to s3://TAG/bin and /wasm, images tagged TAG; a second push sends nothing', async () => {
     const first = await ok(() => pushExecutor(o, ctx()));
     expect(first).toMatch(new RegExp(`s3://${TAG}/bin/named: uploaded`));

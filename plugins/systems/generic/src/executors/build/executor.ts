@@ -7,10 +7,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
-import type { Remote } from '@labrig/core';
-import { ConfigError, OptionError, addSecret, describeExit, digestFile, installInterruptHandlers, installOutputRedaction, interruptSignal, listPlatforms, parseDuration, runStreamed } from '@labrig/core';
+import { ConfigError, addSecret, describeExit, digestFile, installOutputRedaction, parseDuration, runStreamed } from '@labrig/core';
 import { buildImage } from '@labrig/artifacts';
-import { describeRemoteBuild, normalizeArch, ociArch, readBuildPlacement, resolveBuildHost, runRemoteBuild, type RemoteBuildSpec } from '@labrig/system-kit';
+import { describeRemoteBuild, normalizeArch, ociArch, placeBuild, resolveBuildHost, runRemoteBuildOn, type BuildPlacementOptions, type RemoteBuildSpec } from '@labrig/system-kit';
 import { openSystem, outDirOf } from '../../context.js';
 import type { BuiltArtifact } from '../../plan.js';
 import { loadSystemFile, systemName, type SystemFile } from '../../system-file.js';
@@ -28,13 +27,11 @@ export interface BuildManifest {
 
 export const MANIFEST = 'artifacts.json';
 
-export interface BuildExecutorOptions {
-  /** The platform (set by the configuration); only a remote build needs one. */
-  platform?: string;
-  /** The host or role to build on (set by the configuration from `[build] on` / the platform's `[build] host`). */
-  buildOn?: string;
-  /** The target architecture (set by the configuration from `[build] arch` / the platform's `[build] arch`). */
-  arch?: string;
+/**
+ * `platform`, `buildOn`, `arch`: set by the configuration of a platform whose builds run on one of
+ * its hosts (from `[build] on`/`arch` or the platform file's `[build] host`/`arch`); a build here needs none.
+ */
+export interface BuildExecutorOptions extends BuildPlacementOptions {
   dryRun?: boolean;
 }
 
@@ -57,26 +54,11 @@ export default async function buildExecutor(o: BuildExecutorOptions, context: Ex
     const out = outDirOf(root, projectRoot);
     const t0 = Date.now();
 
-    const placement = o.platform ? readBuildPlacement(root, file, sys.build, o.platform) : undefined;
-    const on = o.buildOn ?? placement?.on;
-    if (on === undefined && sys.build.on !== undefined) {
-      const known = listPlatforms(root);
-      throw new OptionError('configuration', o.platform, `the platform whose host \`build.on = "${sys.build.on}"\` in ${file} names, one of: ${known.join(' | ')} (e.g. nx run ${name}:build -c ${known.includes('local') ? 'local' : (known[0] ?? 'local')})`);
-    }
+    const placed = placeBuild(root, file, sys.build, o);
     let builtOn: BuildManifest['builtOn'];
-    if (on !== undefined) {
-      const platformName = o.platform!;
-      const commandLine = (field: string) => ({ file: 'the command line', field });
-      // The configuration's options come from the files; a value that differs came from the command line.
-      const arch = o.arch ?? placement?.arch;
-      const archFrom = placement && (o.arch === undefined || normalizeArch(o.arch) === placement.arch) ? placement.archFrom : commandLine('--arch');
-      if (arch === undefined) {
-        throw new ConfigError(file, 'build.arch', `a build on a platform host (${on}) needs the architecture it builds for`, {
-          hint: `Declare it: arch = "x86_64" (or "aarch64", what \`uname -m\` prints on the hosts) in [build] of ${file}, or in [build] of configs/platforms/${platformName}/platform.toml. It is part of the build's Nx hash.`,
-        });
-      }
-      const ctx = await openSystem(root, projectRoot, platformName);
-      const host = resolveBuildHost(ctx.inventory, on, placement && (o.buildOn === undefined || o.buildOn === placement.on) ? placement.onFrom : commandLine('--buildOn'), ctx.roles);
+    if (placed) {
+      const ctx = await openSystem(root, projectRoot, placed.platform);
+      const host = resolveBuildHost(ctx.inventory, placed.on, placed.onFrom, ctx.roles);
       const spec: RemoteBuildSpec = {
         root,
         projectRoot,
@@ -87,27 +69,19 @@ export default async function buildExecutor(o: BuildExecutorOptions, context: Ex
         command: (dir) => expandArgv(sys.build.command, { system: name, out: dir }, { file, field: 'build.command' }),
         outputs: declaredOutputs(sys),
         outputsField: 'build.outputs',
-        arch: { value: arch, ...archFrom },
+        arch: { value: placed.arch, ...placed.archFrom },
         pty: sys.build.pty,
         timeoutMs: parseDuration(sys.build.timeout),
         env: ctx.env,
         dest: out,
       };
-      console.log(`▶ ${name}: ${o.dryRun ? 'build plan (dry run: nothing is contacted)' : 'build'} on ${host.name} of ${platformName}`);
+      console.log(`▶ ${name}: ${o.dryRun ? 'build plan (dry run: nothing is contacted)' : 'build'} on ${host.name} of ${placed.platform}`);
       if (o.dryRun) {
         for (const l of describeRemoteBuild(spec, host)) console.log(`  ${l}`);
         return { success: true };
       }
-      const connector = ctx.platform.platform.createConnector(ctx.platform.cfg, ctx.platform.ctx);
-      try {
-        // Ctrl-C (or Nx ending the task) stops the build on the host too, not only here.
-        installInterruptHandlers();
-        const remote: Remote = await connector.connect(host, AbortSignal.any([AbortSignal.timeout(spec.timeoutMs), interruptSignal()]));
-        const r = await runRemoteBuild(spec, host, remote, interruptSignal());
-        builtOn = { platform: platformName, host: host.name, arch: r.arch, dir: r.dir };
-      } finally {
-        await connector.close();
-      }
+      const r = await runRemoteBuildOn(spec, host, ctx.platform);
+      builtOn = { platform: placed.platform, host: host.name, arch: r.arch, dir: r.dir };
     } else {
       if (o.dryRun) {
         console.log(`▶ ${name}: build plan (dry run): ${expandArgv(sys.build.command, { system: name, out }, { file, field: 'build.command' }).join(' ')} (in ${projectRoot}, here)`);
