@@ -1,7 +1,7 @@
 /**
  * tools/testbed: bring the local testbed up or down, show its status and inventory, inject faults.
  *
- *   tools/testbed up --hosts N [--login --behind K] [--s3] [--registry] [--slurm]
+ *   tools/testbed up --hosts N [--login --behind K [--uplink RATE]] [--s3] [--registry] [--slurm]
  *                    [--dir D] [--address-base A] [--port P]
  *   tools/testbed down [--dir D]
  *   tools/testbed status [--dir D] [--json]
@@ -24,6 +24,8 @@ const USAGE = `usage: tools/testbed <command> [options]
 commands:
   up --hosts N [--login [--behind K]] [--s3] [--registry] [--slurm]
      [--address-base A] [--port P]      start (or reshape) the testbed; idempotent
+     [--uplink RATE]                    rate-limit the link into the login host's namespace
+                                        (e.g. 20mbit: a laptop's uplink; hosts behind talk at full speed)
   down                                  stop everything up started, remove its users
   status [--json]                       per host: sshd alive? port answers? plus services
   hosts [--json]                        the inventory (name, address, port, user, key)
@@ -61,7 +63,8 @@ function inventoryRows(state: TestbedState): string[][] {
 function summary(state: TestbedState): string {
   const lines = [
     `testbed up at ${state.dir}: ${state.hosts.length} host(s)` +
-      (state.login ? `, login host ${state.login.address}:${state.login.port} with ${state.hosts.filter((h) => h.behindLogin).length} host(s) behind it` : ''),
+      (state.login ? `, login host ${state.login.address}:${state.login.port} with ${state.hosts.filter((h) => h.behindLogin).length} host(s) behind it` : '') +
+      (state.netns?.uplink ? `, uplink into its namespace limited to ${state.netns.uplink} (${state.netns.vethRoot})` : ''),
     `  key:        ${state.identityFile}`,
     `  ssh config: ssh -F ${state.sshConfigFile} tb-0`,
   ];
@@ -92,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
         hosts: { type: 'string' },
         login: { type: 'boolean' },
         behind: { type: 'string' },
+        uplink: { type: 'string' },
         s3: { type: 'boolean' },
         registry: { type: 'boolean' },
         slurm: { type: 'boolean' },
@@ -125,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
           hosts,
           login: values.login ?? false,
           hostsBehindLogin: behind,
+          ...(values.uplink !== undefined ? { uplink: values.uplink } : {}),
           s3: values.s3 ?? false,
           registry: values.registry ?? false,
           slurm: values.slurm ?? false,

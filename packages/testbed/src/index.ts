@@ -23,3 +23,4 @@ export { fingerprint } from './keys.js';
 export { defaultDir, testbedId, LOGIN_HOST_NAME } from './naming.js';
 export { tcpProbe, probe, type ProbeResult } from './probe.js';
 export { sshConfigPath, knownHostsPath, renderSshConfig } from './sshconfig.js';
+export { parseRate, uplinkBytes } from './netns.js';

@@ -42,6 +42,8 @@ export interface TestbedNetns {
   rootAddress: string;
   nsAddress: string;
   prefixLength: number;
+  /** The rate limit on vethRoot's egress (into the namespace), as given (`20mbit`); absent: none. */
+  uplink?: string;
 }
 
 export interface TestbedS3 {
@@ -113,4 +115,11 @@ export interface UpOptions {
   addressBase?: string;
   /** sshd port on each address. Default 2222. */
   port?: number;
+  /**
+   * A rate limit (`tc` token bucket, e.g. `20mbit`) on the veth from this machine into the login
+   * host's namespace: traffic from the controller to the hosts behind the login host is slow, while
+   * those hosts talk to each other at loopback speed (a laptop's uplink → a cluster). Needs `login`.
+   * Default: none ('').
+   */
+  uplink?: string;
 }

@@ -14,7 +14,7 @@ import {
   testbedId,
   userName,
 } from './naming.js';
-import { ensureNetns, removeNetns } from './netns.js';
+import { applyUplink, ensureNetns, parseRate, removeNetns } from './netns.js';
 import { withLock } from './lock.js';
 import { mapLimit } from './pool.js';
 import { startRegistry, startS3, startSlurm } from './services.js';
@@ -62,6 +62,9 @@ export function normalizeOptions(opts: UpOptions): NormalizedOptions {
   }
   const addressBase = opts.addressBase ?? DEFAULT_ADDRESS_BASE;
   checkAddressBase(addressBase, hosts);
+  const uplink = opts.uplink ?? '';
+  if (uplink && parseRate(uplink) === undefined) throw new TestbedError('BAD_OPTION', `--uplink: "${uplink}" is not a rate like 500kbit, 20mbit or 1gbit`);
+  if (uplink && !login) throw new TestbedError('BAD_OPTION', `--uplink: ${uplink} limits the link into the login host's network namespace: it needs --login (and hosts --behind it)`);
   return {
     hosts,
     login,
@@ -72,6 +75,7 @@ export function normalizeOptions(opts: UpOptions): NormalizedOptions {
     s3Buckets: opts.s3Buckets ?? [],
     addressBase,
     port,
+    uplink,
   };
 }
 
@@ -170,6 +174,7 @@ async function upLocked(o: NormalizedOptions, dir: string, hooks: UpHooks): Prom
 
     if (o.login) {
       state.netns = await ensureNetns(id, old?.netns);
+      state.netns = await applyUplink(state.netns, o.uplink);
       await saveState(state);
     }
 

@@ -26,6 +26,8 @@ const cases: [string, string, RegExp][] = [
   ['missing field', '[testbed]\nhosts = 4\n', /missing.*\bplatform\b/i],
   ['invalid TOML', 'platform = "@labrig/platform-local"\n[testbed\nhosts = 4\n', /:2:\d+: invalid TOML/],
   ['bad failure policy', 'platform = "@labrig/platform-local"\n[run]\nfailurePolicy = "sometimes"\n', /run\.failurePolicy/],
+  ['bad uplink rate', 'platform = "@labrig/platform-local"\n[testbed]\nlogin = true\nuplink = "20 Mbit/s"\n', /testbed\.uplink/],
+  ['bad build arch', 'platform = "@labrig/platform-local"\n[build]\narch = "x86-64"\n', /build\.arch/],
 ];
 
 describe('platform file errors', () => {

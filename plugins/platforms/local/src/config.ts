@@ -13,6 +13,7 @@ export interface LocalPlatformConfig {
     port: number;
     login: boolean;
     hostsBehindLogin: number;
+    uplink?: string;
     s3: boolean;
     registry: boolean;
     slurm: boolean;

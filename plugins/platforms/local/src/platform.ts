@@ -25,6 +25,7 @@ export async function startTestbed(cfg: LocalPlatformConfig, ctx: PlatformContex
     port: t.port,
     login: t.login,
     hostsBehindLogin: t.hostsBehindLogin,
+    ...(t.uplink ? { uplink: t.uplink } : {}),
     s3: t.s3,
     ...(t.s3 ? { s3Buckets: [LOCAL_BUCKET] } : {}),
     registry: t.registry,
