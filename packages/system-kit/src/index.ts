@@ -33,3 +33,4 @@ export {
   type SystemDefinition,
 } from './define.js';
 export * from './remote-build/index.js';
+export { CHAIN_RECEIVER, sendChain, type ChainCopy, type ChainHostResult, type ChainResult } from './steps/chain.js';

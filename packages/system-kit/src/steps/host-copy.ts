@@ -34,10 +34,14 @@ export interface HostCopy {
   direct?: { key: DeployKey; knownHosts: string };
 }
 
-/** Build hosts given the key and known_hosts in this process (once each). */
+/** Hosts given the key and known_hosts in this process (once each). */
 const prepared = new WeakMap<Remote, Promise<{ identity: string; knownHosts: string }>>();
 
-function prepareBuildHost(from: Remote, direct: NonNullable<HostCopy['direct']>, signal: AbortSignal) {
+/**
+ * Let `from` reach the other hosts with the deployment key: its private half and the hosts' keys
+ * under `~/.labrig/keys/` (once per connection). Returns both paths, relative to the login home.
+ */
+export function prepareSender(from: Remote, direct: NonNullable<HostCopy['direct']>, signal: AbortSignal): Promise<{ identity: string; knownHosts: string }> {
   let p = prepared.get(from);
   if (!p) {
     p = (async () => {
@@ -55,7 +59,7 @@ function prepareBuildHost(from: Remote, direct: NonNullable<HostCopy['direct']>,
 /** The build host sends `fromPath` to `to` (as `tmp` there) over its own SSH client; false when it could not. */
 async function sendDirect(a: HostCopy, to: Remote, from: Remote, tmp: string, signal: AbortSignal): Promise<{ ok: true } | { ok: false; why: string }> {
   const direct = a.direct!;
-  const { identity, knownHosts } = await prepareBuildHost(from, direct, signal);
+  const { identity, knownHosts } = await prepareSender(from, direct, signal);
   await authorizeDeployKey(to, direct.key, signal);
   const h = to.host;
   const target = `${h.user ? `${h.user}@` : ''}${h.privateAddress ?? h.address}`;
