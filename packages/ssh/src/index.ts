@@ -4,6 +4,7 @@ export { acquireSshPool, enableSharedPools } from './shared.js';
 export type { SshPoolLike, SharedPools, SharedPoolInfo } from './shared.js';
 export { SshRemote } from './remote.js';
 export { buildCommandText } from './exec.js';
+export { FINALIZE_FILE_SCRIPT } from './transfer.js';
 export { Semaphore } from './semaphore.js';
 export { resolveHost } from './resolve-host.js';
 export type { ResolvedHost, ResolveContext } from './resolve-host.js';

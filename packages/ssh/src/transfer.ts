@@ -94,7 +94,12 @@ async function remoteFileSha256(t: TransferTarget, remotePath: string, o: Transf
   return m ? m[0] : undefined;
 }
 
-const FINALIZE_FILE_SCRIPT =
+/**
+ * Move the temp file "$1" to "$2" if its sha256 is "$3" (else remove it, print `mismatch:<sha>` on
+ * stderr, exit 3), setting mode "$4" first when given. Shared with copies made by other means
+ * (system-kit's host-copy).
+ */
+export const FINALIZE_FILE_SCRIPT =
   'h=$(sha256sum < "$1" | cut -c1-64); ' +
   'if [ "$h" != "$3" ]; then rm -f -- "$1"; echo "mismatch:$h" >&2; exit 3; fi; ' +
   'if [ -n "$4" ]; then chmod "$4" -- "$1" || exit 1; fi; ' +

@@ -169,6 +169,16 @@ const RUN_SCRIPT = [
   'exit "${s:-255}"',
 ].join('\n');
 
+/** `sha256sum` output as path → digest (files it could not read are not in it). */
+function parseSha256sum(stdout: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const x = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (x) m.set(x[2]!, x[1]!);
+  }
+  return m;
+}
+
 /**
  * The files as one tar stream (one round trip however many there are; `tar` here and there, GNU or
  * BSD), unpacked into `dir` on the host, then every file's sha256 there checked against ours.
@@ -195,11 +205,7 @@ async function sendTar(remote: Remote, dir: string, localDir: string, files: rea
   sink.end();
   await sink.result;
   const check = await remote.exec(['sh', '-c', 'cd -- "$1" && tr \'\\n\' \'\\0\' | xargs -0 -r sha256sum --', 'sh', dir], { stdin: files.map((f) => f.path).join('\n'), signal });
-  const got = new Map<string, string>();
-  for (const line of check.stdout.split('\n')) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (m) got.set(m[2]!, m[1]!);
-  }
+  const got = parseSha256sum(check.stdout);
   const bad = files.find((f) => got.get(f.path) !== f.sha256);
   if (bad) throw new TransferVerifyFailed(remote.host.name, `${dir}/${bad.path}`, bad.sha256, got.get(bad.path) ?? '');
 }
@@ -215,11 +221,7 @@ export async function syncSources(remote: Remote, base: string, projectDir: stri
   const state = await remote.exec(['sh', '-c', STATE_SCRIPT, 'sh', base], { stdin: local.map((f) => f.path).join('\n'), signal });
   const [listed = '', digests = ''] = state.stdout.split('--labrig-digests--\n');
   const before = listed.split('\n').filter(Boolean);
-  const there = new Map<string, string>();
-  for (const line of digests.split('\n')) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (m) there.set(m[2]!, m[1]!);
-  }
+  const there = parseSha256sum(digests);
   const changed = local.filter((f) => there.get(f.path) !== f.sha256);
   const declared = new Set(local.map((f) => f.path));
   const removed = before.filter((p) => !declared.has(p));

@@ -15,6 +15,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Host, Remote } from '@labrig/core';
+import { remoteSha256 } from '@labrig/artifacts';
 import type { DeployKey } from '@labrig/ssh';
 import { authorizeDeployKey } from '@labrig/ssh';
 import { prepareSender } from './host-copy.js';
@@ -79,7 +80,7 @@ export async function sendChain(c: ChainCopy): Promise<ChainResult> {
   const results = new Map<string, ChainHostResult>();
   // What each host holds; a host that does not answer is failed and left out.
   const held = await Promise.allSettled(
-    c.hosts.map(async (r) => (await r.exec(['sh', '-c', 'if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; fi', 'sh', c.dest], { signal })).stdout.trim() === c.sha256),
+    c.hosts.map(async (r) => (await remoteSha256(r, c.dest, signal)) === c.sha256),
   );
   const chain: Remote[] = [];
   c.hosts.forEach((r, i) => {

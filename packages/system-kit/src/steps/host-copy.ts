@@ -16,7 +16,9 @@
  */
 import type { Host, Remote } from '@labrig/core';
 import { CommandFailed, TransferVerifyFailed, quoteArg } from '@labrig/core';
-import { authorizeDeployKey, placeDeployKey, type DeployKey } from '@labrig/ssh';
+import { posix } from 'node:path';
+import { remoteSha256 } from '@labrig/artifacts';
+import { FINALIZE_FILE_SCRIPT, authorizeDeployKey, placeDeployKey, type DeployKey } from '@labrig/ssh';
 
 export interface HostCopy {
   name: string;
@@ -70,29 +72,22 @@ async function sendDirect(a: HostCopy, to: Remote, from: Remote, tmp: string, si
   return r.exitCode === 0 ? { ok: true } : { ok: false, why: (r.stderr.trim().split('\n').pop() ?? '') || `ssh exited with ${r.exitCode}` };
 }
 
-const SHA_OF = 'if [ -f "$1" ]; then sha256sum < "$1" | cut -c1-64; else echo missing; fi';
-const FINALIZE =
-  'h=$(sha256sum < "$1" | cut -c1-64); ' +
-  'if [ "$h" != "$3" ]; then rm -f -- "$1"; echo "mismatch:$h" >&2; exit 3; fi; ' +
-  'chmod "$4" -- "$1" && mv -f -- "$1" "$2"';
-
 /** Copy one artifact to `to` from the build host (`fromRemote`); returns the bytes that crossed the controller and how. */
 export async function copyFromBuildHost(a: HostCopy, to: Remote, fromRemote: Remote, signal: AbortSignal): Promise<{ bytes: number; via: 'build-host' | 'direct' | 'relay' | 'dist' | 'present'; note?: string }> {
   // A relative destination resolves against the login home (commands start there).
   const destQ = a.remote;
-  const there = (await to.exec(['sh', '-c', `mkdir -p -- "$(dirname -- "$1")" && ${SHA_OF}`, 'sh', destQ], { signal })).stdout.trim();
-  if (there === a.sha256) {
+  if ((await remoteSha256(to, destQ, signal)) === a.sha256) {
     await to.exec(['chmod', a.mode.toString(8), '--', destQ], { signal });
     return { bytes: 0, via: 'present' };
   }
-  const onBuildHost = (await fromRemote.exec(['sh', '-c', SHA_OF, 'sh', a.fromPath], { signal })).stdout.trim();
-  if (onBuildHost !== a.sha256) {
+  if ((await remoteSha256(fromRemote, a.fromPath, signal)) !== a.sha256) {
     const r = await to.putFile(a.local, destQ, { mode: a.mode, signal });
     return { bytes: r.transferred ? r.bytes : 0, via: 'dist' };
   }
   const tmp = `${destQ}.labrig-copy-${process.pid}`;
+  await to.exec(['mkdir', '-p', '--', posix.dirname(destQ)], { signal });
   const finalize = async (): Promise<void> => {
-    const fin = await to.exec(['sh', '-c', FINALIZE, 'sh', tmp, destQ, a.sha256, a.mode.toString(8)], { signal, allowFailure: true });
+    const fin = await to.exec(['sh', '-c', FINALIZE_FILE_SCRIPT, 'sh', tmp, destQ, a.sha256, a.mode.toString(8)], { signal, allowFailure: true });
     if (fin.exitCode === 3) throw new TransferVerifyFailed(to.host.name, `${a.name} from ${a.from.name}`, a.sha256, /mismatch:([0-9a-f]*)/.exec(fin.stderr)?.[1] ?? '');
     if (fin.exitCode !== 0) throw new CommandFailed(to.host.name, `install ${a.name}`, fin);
   };
