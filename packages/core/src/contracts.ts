@@ -84,6 +84,11 @@ export interface Remote {
 
 export interface RunningCommand {
   write(data: string | Buffer): void;
+  /**
+   * Resolves once the command can take more input (what was written is on its way, not piling up
+   * here) or it has ended: `await drain()` after each chunk keeps a large stream's memory bounded.
+   */
+  drain(): Promise<void>;
   /** Close stdin. */
   end(): void;
   /** Send a signal to the remote process (default TERM), then close the channel. */
@@ -129,6 +134,8 @@ export interface StepContext {
   signal: AbortSignal;
   /** Write a line to this host's step log (redacted). */
   log: (line: string) => void;
+  /** Show where a long action is (in the host's progress row; not logged). Throttle before calling. */
+  progress?: (text: string) => void;
   /** Attempt number, 1-based. */
   attempt: number;
   /** Hide a value learnt during the run (a captured token) from every later log, event and output. */

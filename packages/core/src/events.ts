@@ -107,6 +107,13 @@ export interface LogEvent extends Base {
   host: string;
   line: string;
 }
+/** Where a long action is (bytes sent, hosts done): shown in place, not journaled, not in the host's log. */
+export interface ProgressEvent extends Base {
+  type: 'progress';
+  step: string;
+  host: string;
+  text: string;
+}
 export interface RunEndEvent extends Base {
   type: 'run-end';
   runId: string;
@@ -129,11 +136,12 @@ export type RunEvent =
   | HostEndEvent
   | StepEndEvent
   | LogEvent
+  | ProgressEvent
   | RunEndEvent;
 
-/** Events that go to the journal (everything but `log`). */
+/** Events that go to the journal (everything but `log` and `progress`). */
 export function isJournaled(e: RunEvent): boolean {
-  return e.type !== 'log';
+  return e.type !== 'log' && e.type !== 'progress';
 }
 
 export function emptyCounts(): StatusCounts {

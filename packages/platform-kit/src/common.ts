@@ -1,5 +1,5 @@
 /**
- * The sections every SSH platform file shares (`[roles]`, `[ssh]`, `[run]`, `[build]`), the SSH pool they
+ * The sections every SSH platform file shares (`[roles]`, `[ssh]`, `[run]`, `[build]`, `[artifacts]`), the SSH pool they
  * configure, and the engine defaults they give.
  */
 import { homedir } from 'node:os';
@@ -31,18 +31,29 @@ export interface BuildSection {
   arch?: string;
 }
 
+/** How artifacts reach this platform's hosts (system-kit's steps/distribute.ts). */
+export interface ArtifactsSection {
+  distribute: 'auto' | 'chain' | 'ssh';
+}
+
 /** What a platform config has when it uses the common sections. */
 export interface CommonSections {
   roles: Record<string, string[]>;
   ssh: SshSection;
   run: RunSection;
   build: BuildSection;
+  artifacts: ArtifactsSection;
 }
 
-/** A platform's JSON Schema with the common `roles`, `ssh`, `run` and `build` properties added. */
+/** A platform's JSON Schema with the common `roles`, `ssh`, `run`, `build` and `artifacts` properties added. */
 export function withCommonSections<T extends { properties?: Record<string, unknown> }>(schema: T): T {
-  const { $comment: _c, ...props } = sections as Record<string, unknown>;
-  return { ...schema, properties: { ...props, ...schema.properties } };
+  const { $comment: _c, ...props } = sections as Record<string, { properties?: Record<string, unknown> }>;
+  const own = (schema.properties ?? {}) as Record<string, { properties?: Record<string, unknown> }>;
+  // A platform's own section of a common name (aws's [artifacts]: its S3 store) gets the common fields too.
+  const merged = Object.fromEntries(
+    Object.entries(own).map(([k, v]) => [k, props[k]?.properties && v.properties ? { ...v, default: {}, properties: { ...props[k].properties, ...v.properties } } : v]),
+  );
+  return { ...schema, properties: { ...props, ...merged } };
 }
 
 /** A path from a config, relative to the workspace root unless absolute (`~/` is the user's home). */

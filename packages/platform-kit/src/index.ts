@@ -10,6 +10,8 @@ export {
   runDefaultsOf,
   withCommonSections,
   type CheckRolesOptions,
+  type ArtifactsSection,
+  type BuildSection,
   type CommonSections,
   type RunSection,
   type SshSection,

@@ -9,10 +9,17 @@ import { createNodesV2, kitTargets } from './nodes.js';
 const host = (name: string, roles: string[]): Host => ({ name, address: `10.0.0.${name.length}`, port: 22, user: 'u', roles, labels: {} });
 
 describe('common sections', () => {
-  it('adds roles, ssh, run and build to a platform schema without replacing its own properties', () => {
+  it('adds roles, ssh, run, build and artifacts to a platform schema without replacing its own properties', () => {
     const s = withCommonSections({ type: 'object', properties: { platform: { const: 'x' }, run: { type: 'string' } } });
-    expect(Object.keys(s.properties!).sort()).toEqual(['build', 'platform', 'roles', 'run', 'ssh']);
+    expect(Object.keys(s.properties!).sort()).toEqual(['artifacts', 'build', 'platform', 'roles', 'run', 'ssh']);
     expect(s.properties!['run']).toEqual({ type: 'string' });
+  });
+
+  it("a platform's own section of a common name keeps its fields and gains the common ones (aws's [artifacts])", () => {
+    const s = withCommonSections({ type: 'object', properties: { artifacts: { type: 'object', additionalProperties: false, properties: { bucket: { type: 'string' } } } } });
+    const a = s.properties!['artifacts'] as { properties: Record<string, unknown>; default: unknown };
+    expect(Object.keys(a.properties).sort()).toEqual(['bucket', 'distribute']);
+    expect(a.default).toEqual({});
   });
 
   it('roles by name with a fallback; run defaults; host filters by glob and role', () => {

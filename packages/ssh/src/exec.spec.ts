@@ -107,6 +107,26 @@ describe('exec on 4 hosts', () => {
     expect(res.stdout).toBe('continue? (y/n) got:y\n');
   });
 
+  it('spawn: drain() waits while the command does not read, so a large stream is not held here', async () => {
+    const r = remotes[1] as Remote;
+    const cmd = r.spawn(['sh', '-c', 'sleep 1; wc -c']);
+    const t0 = performance.now();
+    await cmd.drain(); // before anything is written: resolves once the channel is open
+    const opened = performance.now() - t0;
+    cmd.write(Buffer.alloc(8 * 1024 * 1024, 7)); // more than SSH's window: it cannot all leave
+    const t1 = performance.now();
+    await cmd.drain();
+    const waited = performance.now() - t1;
+    cmd.end();
+    const res = await cmd.result;
+    expect(res.stdout.trim()).toBe(String(8 * 1024 * 1024));
+    expect(opened).toBeLessThan(900);
+    // It resolved only once the remote started reading (after its 1 s sleep).
+    expect(waited).toBeGreaterThan(500);
+    // A finished command drains at once.
+    await cmd.drain();
+  });
+
   it('spawn + kill sends a signal to the remote process', async () => {
     const r = remotes[2] as Remote;
     const cmd = r.spawn(['sleep', '30']);

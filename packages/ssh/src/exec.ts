@@ -63,6 +63,11 @@ export function startCommand(
   let pendingEnd = !extras.keepStdinOpen && !extras.stdinStream && opts.stdin === undefined;
   let killRequested: string | undefined;
   let settled = false;
+  /** drain() calls made before the channel opened; resolved when it opens or the command ends. */
+  const drainWaiters: Array<() => void> = [];
+  const wakeDrainers = (): void => {
+    for (const w of drainWaiters.splice(0)) w();
+  };
   let finish: (err: unknown, res?: ExecResult) => void = () => {};
   let armKill: (sig: string) => void = () => {};
 
@@ -102,6 +107,7 @@ export function startCommand(
     finish = (e, res) => {
       if (settled) return;
       settled = true;
+      wakeDrainers();
       if (graceTimer) clearTimeout(graceTimer);
       for (const c of cleanup) c();
       cleanup = [];
@@ -197,6 +203,7 @@ export function startCommand(
         if (!extras.keepStdinOpen) pendingEnd = true;
       }
       if (pendingEnd) ch.end();
+      wakeDrainers();
     }
 
 
@@ -217,6 +224,21 @@ export function startCommand(
       if (settled) return;
       if (channel) channel.write(data);
       else pendingWrites.push(data);
+    },
+    drain(): Promise<void> {
+      if (settled) return Promise.resolve();
+      const ch = channel;
+      if (!ch) return new Promise((res) => drainWaiters.push(res));
+      if (!ch.writableNeedDrain) return Promise.resolve();
+      return new Promise((res) => {
+        const done = (): void => {
+          ch.off('drain', done);
+          ch.off('close', done);
+          res();
+        };
+        ch.on('drain', done);
+        ch.on('close', done);
+      });
     },
     end(): void {
       if (settled) return;

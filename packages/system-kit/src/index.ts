@@ -33,4 +33,16 @@ export {
   type SystemDefinition,
 } from './define.js';
 export * from './remote-build/index.js';
-export { CHAIN_RECEIVER, sendChain, type ChainCopy, type ChainHostResult, type ChainResult } from './steps/chain.js';
+export { prepareSender } from './steps/host-copy.js';
+export { CHAIN_RECEIVER, sendChain, type ChainCopy, type ChainHostResult, type ChainProgress, type ChainResult } from './steps/chain.js';
+export {
+  ChainCopyFailed,
+  formatChainProgress,
+  planChainDistribution,
+  platformDistribution,
+  platformKnownHostsFile,
+  usesChain,
+  type ChainAction,
+  type ChainFile,
+  type DistributeMode,
+} from './steps/distribute.js';

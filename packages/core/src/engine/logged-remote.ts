@@ -97,6 +97,7 @@ export function wrapRemote(remote: Remote, log: StepLog, signal?: AbortSignal): 
       const rc = remote.spawn(argv, teeOptions(opts, cl, signal));
       return {
         write: (d) => rc.write(d),
+        drain: () => rc.drain(),
         end: () => rc.end(),
         kill: (s) => rc.kill(s),
         result: settle(rc.result, cl),

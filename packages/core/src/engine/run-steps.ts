@@ -281,6 +281,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
             log.line(line);
             emit({ type: 'log', time: nowIso(), step: step.name, host: host.name, line });
           },
+          progress: (text: string) => emit({ type: 'progress', time: nowIso(), step: step.name, host: host.name, text }),
           addSecret: (value: string) => redactor.add(value),
         }),
       });

@@ -94,6 +94,18 @@ describe('LocalRemote', () => {
     expect((await cmd.result).stdout).toBe('two one\n');
   });
 
+  it('spawn: drain() waits while the command does not read its input', async () => {
+    const remote = await new LocalConnector().connect(host);
+    const cmd = remote.spawn(['sh', '-c', 'sleep 1; wc -c']);
+    cmd.write(Buffer.alloc(4 * 1024 * 1024, 1));
+    const t0 = performance.now();
+    await cmd.drain();
+    const waited = performance.now() - t0;
+    cmd.end();
+    expect((await cmd.result).stdout.trim()).toBe(String(4 * 1024 * 1024));
+    expect(waited).toBeGreaterThan(500);
+  });
+
   it('abort kills the whole process group', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'labrig-kill-'));
     const remote = await new LocalConnector().connect(host);

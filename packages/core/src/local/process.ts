@@ -119,6 +119,18 @@ export function spawnShell(commandLine: string, opts: ShellSpawnOptions): Runnin
     write: (data) => {
       child.stdin.write(data);
     },
+    drain: () =>
+      child.stdin.writableNeedDrain && !child.stdin.destroyed
+        ? new Promise<void>((res) => {
+            const done = (): void => {
+              child.stdin.off('drain', done);
+              child.stdin.off('close', done);
+              res();
+            };
+            child.stdin.on('drain', done);
+            child.stdin.on('close', done);
+          })
+        : Promise.resolve(),
     end: () => {
       child.stdin.end();
     },

@@ -89,6 +89,8 @@ export class LocalRemote implements Remote {
     const later = (f: (c: RunningCommand) => void): void => (cmd ? f(cmd) : void pending.push(f));
     return {
       write: (d) => later((c) => c.write(d)),
+      // Before the command starts, writes wait in `pending`; the first drain after it starts waits for real.
+      drain: () => (cmd ? cmd.drain() : Promise.resolve()),
       end: () => later((c) => c.end()),
       kill: (s) => later((c) => c.kill(s)),
       result,

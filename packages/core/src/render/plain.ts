@@ -62,6 +62,8 @@ export function formatPlainEvent(e: RunEvent, logs = true): string | undefined {
       return `[${e.host}] ${e.step}: ${describeHostEnd(e)}`;
     case 'log':
       return logs ? e.line.split('\n').map((l) => `[${e.host}] ${e.step}: ${l}`).join('\n') : undefined;
+    case 'progress':
+      return `[${e.host}] ${e.step}: ${e.text}`;
     case 'step-end': {
       const c = e.counts;
       const parts = (['ok', 'skipped', 'failed', 'aborted', 'not-run'] as const)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostStepResult, RunEvent } from '../events.js';
-import { countStatuses } from '../events.js';
+import { countStatuses, isJournaled } from '../events.js';
 import { createJsonRenderer } from './json.js';
 import { createPlainRenderer, formatPlainEvent } from './plain.js';
 import { compressHostNames, formatSummary, type SummaryInput } from './summary.js';
@@ -130,6 +130,22 @@ describe('renderers', () => {
     const lines = out.text().trim().split('\n');
     expect(lines).toHaveLength(events.length);
     expect(lines.map((l) => (JSON.parse(l) as RunEvent).type)).toEqual(events.map((e) => e.type));
+  });
+
+  it("a step's progress: a line in plain output, the host's row on a terminal, never in the journal", async () => {
+    const progress: RunEvent = { type: 'progress', time, step: 'distribute', host: 'tb-0', text: 'blob [##########..........] 32.0 MiB/64.0 MiB up, 0/8 hosts' };
+    expect(formatPlainEvent(progress)).toBe('[tb-0] distribute: blob [##########..........] 32.0 MiB/64.0 MiB up, 0/8 hosts');
+    expect(isJournaled(progress)).toBe(false);
+    const out = sink();
+    const r = createTtyRenderer({ stream: out.stream, listrRenderer: 'simple', color: false, summary: false });
+    r.onEvent(events[0]!);
+    r.onEvent({ type: 'attempt-start', time, step: 'distribute', host: 'tb-0', attempt: 1 });
+    await new Promise((res) => setTimeout(res, 50));
+    r.onEvent(progress);
+    await new Promise((res) => setTimeout(res, 50));
+    r.onEvent(events.at(-1)!);
+    await r.close();
+    expect(out.text()).toContain('distribute: blob [##########..........] 32.0 MiB/64.0 MiB up, 0/8 hosts');
   });
 
   it('tty renderer (listr2) shows a row per host and ends with the summary', async () => {

@@ -103,6 +103,11 @@ export function createTtyRenderer(opts: TtyRendererOptions = {}): Renderer {
         }
         return;
       }
+      case 'progress': {
+        const row = rows.get(e.host);
+        if (row && !row.finished) setTitle(row, `${pad(e.host)}  ${e.step}: ${e.text}`);
+        return;
+      }
       case 'host-end': {
         const row = rows.get(e.host);
         if (!row || row.finished) return;

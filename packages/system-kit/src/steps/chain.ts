@@ -5,7 +5,8 @@
  * one transfer, and this machine's uplink carries the file once). Each host checks the sha256 of
  * what it wrote before moving it into place, and reports `ok <i>` or `fail <i> <why>`; those lines
  * travel back up the chain's SSH connections to this machine. A host that already holds the
- * digest is left out of the chain. A host that dies mid-chain does not stop the hosts before it;
+ * digest is left out of the chain, and feeds it when there is one (a host whose copy was damaged is
+ * re-fed by a neighbour, not through this machine's uplink). A host that dies mid-chain does not stop the hosts before it;
  * the hosts after it are fed once more, by the last host that holds the file (else from here),
  * and the dead one is reported with its error. A damaged copy is never moved into place.
  *
@@ -64,6 +65,16 @@ export interface ChainCopy {
   /** known_hosts lines for the hosts as the others reach them (their private addresses). */
   knownHosts: string;
   signal: AbortSignal;
+  /** Called as bytes leave this machine and as hosts report (not throttled). */
+  onProgress?: (p: ChainProgress) => void;
+}
+
+export interface ChainProgress {
+  /** Bytes this machine has sent so far. */
+  bytesSent: number;
+  /** Hosts that hold the file now (verified, or held it before). */
+  done: number;
+  total: number;
 }
 
 export type ChainHostResult = { host: string; status: 'ok' | 'present' } | { host: string; status: 'failed'; error: string };
@@ -90,9 +101,22 @@ export async function sendChain(c: ChainCopy): Promise<ChainResult> {
     else chain.push(r);
   });
   let bytesSent = 0;
+  const total = c.hosts.length;
+  let done = [...results.values()].filter((x) => x.status === 'present').length;
+  const report = (e: { sent?: number; ok?: boolean }): void => {
+    bytesSent += e.sent ?? 0;
+    if (e.ok) done++;
+    c.onProgress?.({ bytesSent, done, total });
+  };
+  report({});
+  // Hosts that hold the file feed the others (a neighbour, not this machine's uplink).
+  const holders = c.hosts.filter((r) => results.get(r.host.name)?.status === 'present');
   if (chain.length > 0) {
-    const first = await runChain(c, undefined, chain);
-    bytesSent += first.bytesSent;
+    const source = holders[0];
+    const first = await runChain(c, source, chain, report).catch((e: unknown) => {
+      if (!source || signal.aborted) throw e;
+      return { results: chain.map((r): ChainHostResult => ({ host: r.host.name, status: 'failed', error: `the copy from the feeding host ${source.host.name} failed: ${errorText(e)}` })) };
+    });
     first.results.forEach((x) => results.set(x.host, x));
     // Hosts the chain did not reach (one before them died) or that failed: fed once more, from the
     // last host that holds it (else from here), without those that no longer answer.
@@ -114,9 +138,9 @@ export async function sendChain(c: ChainCopy): Promise<ChainResult> {
       const unreachable = (r: Remote) => /^the copy from /.test((results.get(r.host.name) as { error?: string } | undefined)?.error ?? '');
       const retry = [...chain.filter((r) => alive.has(r) && !unreachable(r)), ...chain.filter((r) => alive.has(r) && unreachable(r))];
       if (retry.length > 0) {
-        const feeder = [...chain].reverse().find((r) => results.get(r.host.name)?.status === 'ok');
-        const second = await runChain(c, feeder, retry);
-        bytesSent += second.bytesSent;
+        // The last host the first round fed, else a holder other than the one that failed, else this machine.
+        const feeder = [...chain].reverse().find((r) => results.get(r.host.name)?.status === 'ok') ?? holders.find((h) => h !== source);
+        const second = await runChain(c, feeder, retry, report);
         second.results.forEach((x) => results.set(x.host, x));
       }
     }
@@ -130,7 +154,7 @@ async function placeReceiver(r: Remote, signal: AbortSignal): Promise<void> {
 }
 
 /** One pipeline down `chain`, fed from here or from `feeder` (a host that holds the file). */
-async function runChain(c: ChainCopy, feeder: Remote | undefined, chain: Remote[]): Promise<ChainResult> {
+async function runChain(c: ChainCopy, feeder: Remote | undefined, chain: Remote[], report: (e: { sent?: number; ok?: boolean }) => void): Promise<{ results: ChainHostResult[] }> {
   const { signal } = c;
   // The receiver everywhere; the key's public half where a host receives from another host, its
   // private half and the next hosts' keys where a host forwards.
@@ -143,20 +167,35 @@ async function runChain(c: ChainCopy, feeder: Remote | undefined, chain: Remote[
   );
   const tmp = `${c.dest}.labrig-chain-${process.pid}`;
   const hop = (r: Remote) => [targetOf(r.host), String(r.host.port ?? 22)];
-  let bytesSent = 0;
+  // Hosts' `ok i` lines as they come (they travel back up the chain while later hosts still write).
+  let partial = '';
+  const oks = new Set<string>();
+  const onStdout = (chunk: Buffer): void => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      const m = /^ok (\d+)$/.exec(l.trim());
+      if (m && !oks.has(m[1]!)) {
+        oks.add(m[1]!);
+        report({ ok: true });
+      }
+    }
+  };
   let r;
   if (feeder) {
     await placeReceiver(feeder, signal);
     const s = await prepareSender(feeder, { key: c.key, knownHosts: c.knownHosts }, signal);
-    r = await feeder.exec(['sh', CHAIN_RECEIVER, tmp, c.dest, c.sha256, c.mode.toString(8), s.identity, s.knownHosts, 'source', ...chain.flatMap(hop)], { signal, allowFailure: true });
+    r = await feeder.exec(['sh', CHAIN_RECEIVER, tmp, c.dest, c.sha256, c.mode.toString(8), s.identity, s.knownHosts, 'source', ...chain.flatMap(hop)], { signal, allowFailure: true, onStdout });
   } else {
     const first = senders[0];
     const argv = ['sh', CHAIN_RECEIVER, tmp, c.dest, c.sha256, c.mode.toString(8), first?.identity ?? '-', first?.knownHosts ?? '-', '0', ...chain.slice(1).flatMap(hop)];
-    const head = chain[0]!.spawn(argv, { signal, allowFailure: true });
+    const head = chain[0]!.spawn(argv, { signal, allowFailure: true, onStdout });
     const src = createReadStream(c.localPath, { highWaterMark: 1 << 20 });
     for await (const chunk of src) {
-      bytesSent += (chunk as Buffer).length;
       head.write(chunk as Buffer);
+      // Only as fast as the uplink takes it: memory stays at a chunk or two, and progress is real.
+      await head.drain();
+      report({ sent: (chunk as Buffer).length });
     }
     head.end();
     r = await head.result;
@@ -168,11 +207,13 @@ async function runChain(c: ChainCopy, feeder: Remote | undefined, chain: Remote[
     const i = Number(m[2]);
     const host = chain[i]?.host.name;
     if (host === undefined || said.has(i)) continue;
-    said.set(i, m[1] === 'ok' ? { host, status: 'ok' } : { host, status: 'failed', error: m[3] ?? 'failed' });
+    // The receiver counts hosts from the chain's head; messages name them.
+    const why = (m[3] ?? 'failed').replace(/^the copy from host (\d+)/, (all, k: string) => (chain[Number(k)] ? `the copy from ${chain[Number(k)]!.host.name}` : all));
+    said.set(i, m[1] === 'ok' ? { host, status: 'ok' } : { host, status: 'failed', error: why });
   }
   const stderr = r.stderr.trim().split('\n').pop();
   const results = chain.map((h, i): ChainHostResult => said.get(i) ?? { host: h.host.name, status: 'failed', error: `the chain ended before it${stderr ? ` (${stderr})` : ''}` });
-  return { results, bytesSent };
+  return { results };
 }
 
 function errorText(e: unknown): string {

@@ -4,6 +4,7 @@ import { BackgroundLauncher, CommandFailed, addSecrets, createRenderer, describe
 import type { Action, Capture, PlannedStep, SkipWhen, StepOutputs } from './plan.js';
 import { fetchArtifact } from './store.js';
 import { copyFromBuildHost } from './host-copy.js';
+import { describeChainAction, joinChain } from './distribute.js';
 
 /** What running a plan needs to know about the system and where it runs. */
 export interface PlanContext {
@@ -140,6 +141,14 @@ async function runActions(ctx: PlanContext, c: StepContext, actions: Action[]): 
         out.bytes += r.bytes;
         break;
       }
+      case 'chain': {
+        const connector = connectors.get(ctx);
+        if (!connector) throw new Error('chain outside runPlanned');
+        const r = await joinChain({ root: ctx.root, deployment: ctx.platform.name, connector }, a, c);
+        c.log(r.how);
+        out.bytes += r.bytes;
+        break;
+      }
       case 'start': {
         const before = await launcher.status(remote, a.spec.name, signal);
         if (before.running) await launcher.stop(remote, a.spec.name, { signal });
@@ -259,6 +268,8 @@ function describeAction(a: Action): string {
       return `copy ${a.name} -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)})`;
     case 'host-copy':
       return `copy ${a.name} from ${a.from.name}:${a.fromPath} -> ${a.remote} (${a.direct ? `sent by ${a.from.name} with the deployment key` : 'through this machine'}; sha256 ${a.sha256.slice(0, 12)}, mode ${a.mode.toString(8)}; from dist/ if ${a.from.name} no longer has it)`;
+    case 'chain':
+      return describeChainAction(a);
     case 'fetch':
       return `fetch ${a.name} from the store -> ${a.remote} (sha256 ${a.sha256.slice(0, 12)})`;
     case 'start':

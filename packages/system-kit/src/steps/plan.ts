@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { HostCopy } from './host-copy.js';
+import type { ChainAction } from './distribute.js';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
 
 export type Action =
@@ -21,6 +22,8 @@ export type Action =
   | { kind: 'put'; name: string; local: string; remote: string; sha256: string; mode: number }
   /** Copy an artifact from the build host's build folder (`from = "build-host"`): steps/host-copy.ts. */
   | ({ kind: 'host-copy' } & HostCopy)
+  /** This host's part in sending a file once into many hosts, host to host (chain distribution): steps/distribute.ts. */
+  | ChainAction
   /** The host fetches an artifact from the store (store distribution). */
   | { kind: 'fetch'; name: string; key: string; remote: string; sha256: string; mode: number }
   /** (Re)start a long-running process and wait until its probe passes. */

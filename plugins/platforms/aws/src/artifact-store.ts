@@ -9,7 +9,7 @@ import type { AwsPlatformConfig } from './config.js';
 
 export function artifactStoreOf(cfg: AwsPlatformConfig): ArtifactStoreConfig | undefined {
   const a = cfg.artifacts;
-  if (!a) return undefined;
+  if (!a?.bucket) return undefined;
   const endpoint = cfg.endpoints.s3;
   return {
     s3: {

@@ -27,7 +27,7 @@ describe('aws platform file', () => {
   it('accepts the example in configs/platforms/aws and fills in the defaults', () => {
     const cfg = parse(example);
     expect(cfg.instances).toMatchObject({ count: 4, namePrefix: 'sigma', imageId: 'ami-0123456789abcdef0' });
-    expect(cfg.artifacts).toEqual({ bucket: 'sigmaos-tag', registryInsecure: false });
+    expect(cfg.artifacts).toEqual({ bucket: 'sigmaos-tag', registryInsecure: false, distribute: 'auto' });
     const minimal = parse(base.join('\n'));
     expect(minimal.hosts).toEqual({ user: 'ubuntu', port: 22, address: 'public' });
     expect(minimal.inventory).toEqual({ by: 'tag' });

@@ -39,7 +39,8 @@ export interface AwsPlatformConfig extends CommonSections {
   hosts: { user: string; port: number; address: 'public' | 'private' };
   wait: { running: string; ssh: string; terminated: string; interval: string };
   prepare: { waitCloudInit: boolean };
-  artifacts?: { bucket: string; prefix?: string; region?: string; registry?: string; registryInsecure: boolean };
+  /** The store (without `bucket`: none) and the common `distribute`. */
+  artifacts: CommonSections['artifacts'] & { bucket?: string; prefix?: string; region?: string; registry?: string; registryInsecure?: boolean };
 }
 
 /** The schema the platform file is validated against (draft-07, descriptions and defaults). */

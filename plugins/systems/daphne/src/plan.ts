@@ -9,12 +9,12 @@
  * are one Slurm job of numcores tasks (one worker per task on port + SLURM_LOCALID); the
  * coordinator runs as an srun job step from the login node.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Host } from '@labrig/core';
 import { parseDuration } from '@labrig/core';
 import type { Action, CodeSystemContext, PlannedStep } from '@labrig/system-kit';
-import { sha256 } from '@labrig/system-kit';
+import { planChainDistribution, platformDistribution, platformKnownHostsFile, sha256, usesChain } from '@labrig/system-kit';
 import { modeOf, sshWorkers, uniqueHosts, type DaphneConfig, type Mode, type SshWorker } from './config.js';
 import { CLEAN, FORGET, PORT_FREE, RUN, SLURM_READY, SLURM_WORKER, SSH_WORKER, STATUS, UNPACK } from './scripts.js';
 
@@ -82,7 +82,16 @@ export function transferSteps(sys: Sys): PlannedStep[] {
   const withSif = slurm && cfg.container.enabled;
   const sif = withSif ? sifInfo(sys) : undefined;
   const stamp = `${pkg.sha256}${sif ? ` ${sif.sha256}` : ''}\n`;
+  // SSH mode on several hosts: the package goes into the cluster once, host to host (the
+  // platform's [artifacts] distribute); the transfer step's copy then finds it there.
+  const chain =
+    !slurm && usesChain(platformDistribution(sys.platform), hosts.length)
+      ? planChainDistribution([{ name: PACKAGE_FILE, local: pkg.local, remote: `${dir}/${PACKAGE_FILE}`, sha256: pkg.sha256, size: existsSync(pkg.local) ? statSync(pkg.local).size : 0, mode: 0o644, hosts }], {
+          knownHostsFile: platformKnownHostsFile(sys.root, sys.platform),
+        })
+      : undefined;
   return [
+    ...(chain ? [chain] : []),
     {
       name: 'transfer',
       title: slurm ? 'Copy the package to the login node once and unpack it' : 'Copy the worker package to each worker host once and unpack it',

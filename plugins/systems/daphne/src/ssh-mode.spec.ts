@@ -76,6 +76,8 @@ describe('DAPHNE SSH mode on testbed hosts', { timeout: 120_000 }, () => {
   it('deploy: the package once per host, three workers listening, DISTRIBUTED_WORKERS for the coordinator', async () => {
     const out = await ok(() => deployExecutor(o, ctxFor(root, 'daphne')));
     const ev = await lastRun(root, 'daphne:deploy');
+    // The package went into the cluster once (chain: the platform's default for several hosts).
+    expect(statuses(ev, 'distribute')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok' });
     expect(statuses(ev, 'transfer')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok' });
     expect(statuses(ev, 'worker:0')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok' });
     expect(statuses(ev, 'worker:1')).toEqual({ 'tb-0': 'ok' });
@@ -114,6 +116,7 @@ describe('DAPHNE SSH mode on testbed hosts', { timeout: 120_000 }, () => {
     const before = (await workerPids()).sort();
     await ok(() => deployExecutor(o, ctxFor(root, 'daphne')));
     const ev = await lastRun(root, 'daphne:deploy');
+    expect(statuses(ev, 'distribute')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped' });
     expect(statuses(ev, 'transfer')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped' });
     expect(statuses(ev, 'worker:0')).toEqual({ 'tb-0': 'skipped', 'tb-1': 'skipped' });
     expect((await workerPids()).sort()).toEqual(before);

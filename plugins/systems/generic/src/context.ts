@@ -1,8 +1,9 @@
 /** Everything a system target needs: the system file, the platform instance, the inventory, roles. */
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { Host, PlatformInstance } from '@labrig/core';
 import { ConfigError, loadPlatform } from '@labrig/core';
 import type { PlanContext } from '@labrig/system-kit';
+import { platformKnownHostsFile } from '@labrig/system-kit';
 import { assignRoles } from './roles.js';
 import { loadSystemFile, systemName, type SystemFile } from './system-file.js';
 import { expand } from './template.js';
@@ -32,8 +33,7 @@ export interface SystemContext extends PlanContext {
 
 /** The laptop's known_hosts file of the platform (its `[ssh] knownHosts`, default .labrig/known_hosts). */
 export function knownHostsFileOf(ctx: SystemContext): string {
-  const f = (ctx.platform.cfg as { ssh?: { knownHosts?: string } }).ssh?.knownHosts ?? '.labrig/known_hosts';
-  return isAbsolute(f) ? f : join(ctx.root, f);
+  return platformKnownHostsFile(ctx.root, ctx.platform);
 }
 
 export function outDirOf(root: string, projectRoot: string): string {

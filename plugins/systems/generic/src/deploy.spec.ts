@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('demo on the local platform', () => {
-  it('first deploy: everything runs and the demo answers requests', async () => {
+  it('first deploy: everything runs and the demo answers requests', { timeout: 60_000 }, async () => {
     await ok(() => buildExecutor({}, ctxFor('demo')));
     const push = await ok(() => pushExecutor(o, ctxFor('demo')));
     expect(push).toMatch(/kvserver: uploaded \d+ bytes/);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Host, PlatformInstance } from '@labrig/core';
 import type { SystemContext } from './context.js';
 import { formatPlan, placeholderOutputs } from '@labrig/system-kit';
-import { planDeploy, planSetup, planStop, planTask, type BuiltArtifact } from './plan.js';
+import { distributionOf, planDeploy, planSetup, planStop, planTask, type BuiltArtifact } from './plan.js';
 import { assignRoles } from './roles.js';
 import { loadSystemFile } from './system-file.js';
 
@@ -74,6 +74,44 @@ describe('plans', () => {
     const changedServer = built.map((b) => (b.name === 'kvserver' ? { ...b, sha256: 'c'.repeat(64) } : b));
     expect(stampOf(changedLoad)).toBe(stampOf(built));
     expect(stampOf(changedServer)).not.toBe(stampOf(built));
+  });
+
+  it('distribution: the system file wins, else the platform file, else a chain where more than one host needs a file', () => {
+    const withMode = (system: 'ssh' | 'store' | 'chain' | undefined, platform: string | undefined): SystemContext => {
+      const ctx = demoContext();
+      const { distribution: _d, ...deploy } = ctx.sys.deploy;
+      return {
+        ...ctx,
+        sys: { ...ctx.sys, deploy: { ...deploy, ...(system ? { distribution: system } : {}) } },
+        platform: { name: 'local', cfg: platform ? { artifacts: { distribute: platform } } : {} } as unknown as PlatformInstance,
+      };
+    };
+    expect(distributionOf(withMode('store', 'chain'))).toBe('store');
+    expect(distributionOf(withMode('ssh', 'chain'))).toBe('ssh');
+    expect(distributionOf(withMode(undefined, 'ssh'))).toBe('ssh');
+    expect(distributionOf(withMode(undefined, undefined))).toBe('auto');
+
+    // auto: kvserver goes to tb-0 and tb-1, kvload to tb-2 and tb-3: one distribute step first.
+    const plan = planDeploy(withMode(undefined, undefined), built);
+    expect(plan.map((p) => p.name)).toEqual(['distribute', 'install:server', 'start:server', 'install:client']);
+    const d = plan[0]!;
+    expect(d.hosts.map((h) => h.name)).toEqual(['tb-0', 'tb-1', 'tb-2', 'tb-3']);
+    const chains = d.actions(inventory[1]!, placeholderOutputs);
+    expect(chains).toHaveLength(1);
+    expect(chains[0]).toMatchObject({ kind: 'chain', name: 'kvserver', remote: '.labrig/systems/demo/bin/kvserver', mode: 0o755 });
+    expect(chains[0]!.kind === 'chain' && chains[0]!.hosts.map((h) => h.name)).toEqual(['tb-0', 'tb-1']);
+    expect(d.skipWhen!(inventory[3]!)).toEqual({ kind: 'files-match', files: [{ path: '.labrig/systems/demo/bin/kvload', sha256: 'b'.repeat(64) }] });
+    // The install steps still copy from here where the chain did not deliver (their check skips the rest).
+    expect(plan[1]!.actions(inventory[0]!, placeholderOutputs)[0]!.kind).toBe('put');
+    expect(formatPlan(withMode(undefined, undefined), 'deploy', plan)).toContain('chain kvserver -> .labrig/systems/demo/bin/kvserver');
+
+    // ssh on the platform, store in the system file: no distribute step.
+    expect(planDeploy(withMode(undefined, 'ssh'), built).map((p) => p.name)).not.toContain('distribute');
+    expect(planDeploy(withMode('store', 'chain'), built).map((p) => p.name)).not.toContain('distribute');
+    // One host per file: nothing to chain.
+    const one = withMode('chain', undefined);
+    one.roles = { server: [inventory[0]!], client: [inventory[1]!] };
+    expect(planDeploy(one, built).map((p) => p.name)).not.toContain('distribute');
   });
 
   it('setup is one stamped step on every host; stop goes in reverse role order', () => {

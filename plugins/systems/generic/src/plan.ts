@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { Host, ProcessSpec, ReadinessProbe } from '@labrig/core';
 import { DEPLOY_KEYS_DIR, ensureDeployKey, knownHostsFor, type DeployKey } from '@labrig/ssh';
 import { ConfigError, addSecret, copyTargets, parseDuration } from '@labrig/core';
-import type { Action, PlannedStep } from '@labrig/system-kit';
-import { sha256 } from '@labrig/system-kit';
+import type { Action, ChainFile, DistributeMode, PlannedStep } from '@labrig/system-kit';
+import { planChainDistribution, platformDistribution, sha256, usesChain } from '@labrig/system-kit';
 import { knownHostsFileOf, type SystemContext } from './context.js';
 import { hostsOfRoles } from './roles.js';
 import { expandArgv } from './template.js';
@@ -98,12 +98,43 @@ function directCopyOf(ctx: SystemContext): { key: DeployKey; knownHosts: string 
   return { key: ensureDeployKey(ctx.root, ctx.platform.name), knownHosts: known.text };
 }
 
+/**
+ * How artifacts leave this machine: the system file's `[deploy] distribution` when set, else the
+ * platform file's `[artifacts] distribute` (default `auto`: a chain when more than one host needs a file).
+ */
+export function distributionOf(ctx: SystemContext): 'store' | DistributeMode {
+  return ctx.sys.deploy.distribution ?? platformDistribution(ctx.platform);
+}
+
+/**
+ * With chain distribution, a `distribute` step first: every file that more than one host needs goes
+ * into the cluster once, and the install steps find it there (their files-match check).
+ */
+function planChainStep(ctx: SystemContext, built: BuiltArtifact[]): PlannedStep | undefined {
+  const mode = distributionOf(ctx);
+  if (mode === 'store') return undefined;
+  const files: ChainFile[] = [];
+  for (const a of ctx.sys.artifacts) {
+    const b = built.find((x) => x.name === a.name);
+    if (!b) continue;
+    const hosts: Host[] = [];
+    for (const [role, hs] of Object.entries(ctx.roles)) {
+      if (!ctx.sys.roles[role] || (a.roles && !a.roles.includes(role))) continue;
+      for (const h of copyTargets(hs)) if (!hosts.some((x) => x.name === h.name)) hosts.push(h);
+    }
+    if (usesChain(mode, hosts.length)) files.push({ name: a.name, local: `${ctx.outDir}/${a.path}`, remote: `${ctx.dir}/${a.path}`, sha256: b.sha256, size: b.size, mode: parseInt(a.mode, 8), hosts });
+  }
+  return planChainDistribution(files, { knownHostsFile: knownHostsFileOf(ctx) });
+}
+
 /** deploy: per role in order, install its artifacts, then (re)start its process and wait until ready. */
 export function planDeploy(ctx: SystemContext, built: BuiltArtifact[], builtOn?: BuiltOn): PlannedStep[] {
   const { sys, file } = ctx;
   const steps: PlannedStep[] = [];
   const buildHost = buildHostOf(ctx, builtOn);
   const direct = buildHost ? directCopyOf(ctx) : undefined;
+  const chain = buildHost ? undefined : planChainStep(ctx, built);
+  if (chain) steps.push(chain);
   for (const [role, spec] of Object.entries(sys.roles)) {
     const hosts = ctx.roles[role]!;
     const arts = sys.artifacts.filter((a) => !a.roles || a.roles.includes(role));

@@ -38,7 +38,7 @@ describe('system file', () => {
   it('loads a minimal file with defaults', () => {
     write(base);
     const s = loadSystemFile(root, 'targets/s');
-    expect(s.deploy).toEqual({ distribution: 'ssh', dir: '.labrig/systems/{system}', from: 'controller' });
+    expect(s.deploy).toEqual({ dir: '.labrig/systems/{system}', from: 'controller' });
     expect(s.build).toMatchObject({ pty: false, timeout: '30m' });
     expect(s.build.on).toBeUndefined();
     expect(s.sources).toEqual(['src/**/*']);

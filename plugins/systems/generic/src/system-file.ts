@@ -29,7 +29,8 @@ export interface SystemFile {
   build: { command: string[]; outputs: string[]; on?: string; arch?: string; pty: boolean; timeout: string };
   artifacts: { name: string; path: string; roles?: string[]; mode: string }[];
   images: { name: string; files: { src: string; dest: string }[]; entrypoint: string[] }[];
-  deploy: { distribution: 'ssh' | 'store'; dir: string; from: 'controller' | 'build-host' };
+  /** `distribution` unset: the platform's `[artifacts] distribute` decides (plan.ts distributionOf). */
+  deploy: { distribution?: 'ssh' | 'store' | 'chain'; dir: string; from: 'controller' | 'build-host' };
   env: Record<string, EnvValue>;
   setup: { name: string; roles?: string[]; command: string[]; check?: string[] }[];
   roles: Record<string, RoleSpec>;
