@@ -61,6 +61,7 @@ export interface RunStartEvent extends Base {
   runId: string;
   dir: string;
   title?: string;
+  platform?: string;
   hosts: string[];
   steps: { name: string; title?: string; hosts: string[]; local?: boolean }[];
   failurePolicy: string;

@@ -11,6 +11,7 @@ export { combine, parseMetricsText, readMetrics } from './metrics.js';
 export { planRows } from './rows.js';
 export { formatStatus } from './status.js';
 export { writeResults, type WrittenResults } from './write-results.js';
+export { REPORT_STYLE, escapeHtml, plotSpecs, renderSvg, type PlotSpec } from './results/index.js';
 export { CoordinatorError, buildSpec, coordinatorSettings, handOff, knownHostsFor, parseSize, resolveCoordinatorHost, stopCoordinator, type CoordinatorContext, type HandOffOptions, type HandOffResult } from './coordinator/handoff.js';
 export { pullRuns, type PullResult, type PullRefusal } from './coordinator/pull.js';
 export { coordinatorStatus, formatCoordinatorStatus, type CoordinatorStatus } from './coordinator/status.js';

@@ -53,7 +53,8 @@ describe('the one system entry', () => {
     expect(Object.keys(p).sort()).toEqual(['broken', 'kv', 'other']);
     const t = p['kv']!.targets!;
     expect(p['kv']!.tags).toEqual(['type:system', 'system:kv']);
-    expect(Object.keys(t).sort()).toEqual(['build', 'deploy', 'load', 'noop', 'report']);
+    expect(Object.keys(t).sort()).toEqual(['build', 'dashboard', 'deploy', 'load', 'noop', 'report']);
+    expect(t['dashboard']).toMatchObject({ executor: '@labrig/runner:run', options: { executor: '@labrig/dashboard:serve' }, cache: false });
     expect(t['build']).toMatchObject({ executor: '@x/system-kv:build', cache: true, inputs: ['{projectRoot}/src/*.c', '{projectRoot}/system.toml'], outputs: ['{workspaceRoot}/dist/{projectRoot}'] });
     expect(t['deploy']).toMatchObject({
       executor: '@labrig/runner:run',

@@ -16,6 +16,8 @@ import { runnerTarget } from '@labrig/runner/target';
 import { buildTargetConfigurations } from './remote-build/placement.js';
 
 export const SYSTEM_FILES = 'targets/*/system.toml';
+/** The executor of every system's `dashboard` target (@labrig/dashboard). */
+export const DASHBOARD_EXECUTOR = '@labrig/dashboard:serve';
 
 /** A target a system plugin declares. */
 export interface DeclaredSystemTarget {
@@ -123,6 +125,14 @@ export function systemTargets(
       targets[name] = make(name, { executor: meta.tasks.executor, description: t.description ?? `Task ${name}`, platform: true }, { task: name });
     }
   }
+  // Every system gets the dashboard (the workspace's runs and experiments in a browser), unless its plugin has its own.
+  targets['dashboard'] ??= {
+    ...runnerTarget(DASHBOARD_EXECUTOR, projectRoot),
+    cache: false,
+    // A server that runs until stopped: Nx streams its output (the URL) instead of holding it.
+    continuous: true,
+    metadata: { description: "Watch runs (hosts x steps, live) and experiments (runs, files, plots) in a browser: a local page on 127.0.0.1 with a one-time token.", technologies: ['labrig'] },
+  };
   return targets;
 }
 

@@ -45,6 +45,8 @@ export interface RunOptions {
   /** Default: a fresh sortable id. */
   runId?: string;
   title?: string;
+  /** The platform the run acts on (recorded in the journal's run-start, shown by the dashboard). */
+  platform?: string;
   /** Max hosts at once per step (a step's own `concurrency` wins). Default 32. */
   concurrency?: number;
   /** Per host and attempt (a step's own `timeoutMs` wins). Default 10 min. */
@@ -219,6 +221,7 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
     runId: id,
     dir,
     ...(options.title !== undefined ? { title: options.title } : {}),
+    ...(options.platform !== undefined ? { platform: options.platform } : {}),
     hosts: runHostNames,
     steps: steps.map((s) => ({
       name: s.name,

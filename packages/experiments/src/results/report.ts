@@ -33,7 +33,8 @@ export interface ReportInput {
 /** File name of the report in its folder. */
 export const REPORT_FILE = 'report.html';
 
-const STYLE = `
+/** The look of the report page; the dashboard (@labrig/dashboard) uses it too. */
+export const REPORT_STYLE = `
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #1d1d1f; }
 h1 { margin: 0 0 .2em; font-size: 1.6em; }
 h2 { font-size: 1.2em; margin: 1.5em 0 .5em; }
@@ -65,7 +66,7 @@ export function formatReport(input: ReportInput): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(input.plan)}: results</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${REPORT_STYLE}</style>`,
     '</head>',
     '<body>',
     formatHeader(input),

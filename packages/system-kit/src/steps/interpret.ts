@@ -238,6 +238,7 @@ export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title
       hosts,
       connector,
       title,
+      platform: ctx.platform.name,
       concurrency: o.concurrency ?? defaults.concurrency,
       timeoutMs: o.timeoutMs ?? defaults.timeoutMs,
       failurePolicy: parseFailurePolicy(o.failurePolicy ?? defaults.failurePolicy ?? 'fail-fast'),

@@ -117,7 +117,7 @@ describe('the generic system through the Nx CLI', { timeout: 120_000 }, () => {
     const demo = JSON.parse(await nx('show', 'project', 'demo', '--json')) as { targets: Record<string, Target> };
     const t = demo.targets;
     expect(Object.keys(t).sort()).toEqual([
-      'bench', 'build', 'collect', 'deploy', 'exec', 'experiment', 'experiment-status', 'load', 'logs', 'noop', 'push', 'results', 'setup', 'status', 'stop', 'teardown',
+      'bench', 'build', 'collect', 'dashboard', 'deploy', 'exec', 'experiment', 'experiment-status', 'load', 'logs', 'noop', 'push', 'results', 'setup', 'status', 'stop', 'teardown',
     ]);
     // experiment builds first; its platform comes from the plan, not from a configuration.
     expect(t['experiment']?.dependsOn).toEqual(['build']);
