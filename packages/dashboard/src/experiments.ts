@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { listPlans, loadPlan, planDir, planRows, plotSpecs, readPlanEvents, renderSvg, type Plan, type RunRow } from '@labrig/experiments';
+import type { Connector, Host, PlatformInstance } from '@labrig/core';
+import { loadPlatform } from '@labrig/core';
+import { coordinatorStatus, listPlans, loadPlan, planDir, planRows, plotSpecs, readPlanEvents, renderSvg, type CoordinatorStatus, type Plan, type RunRow } from '@labrig/experiments';
 
 export interface ExperimentSummary {
   plan: string;
@@ -30,18 +32,53 @@ export interface ExperimentDetail extends ExperimentSummary {
   metrics: string[];
   plots: { name: string; title: string }[];
   rows: ExperimentRun[];
-  /** Coordinator hand-offs the journal records (the sweep runs on that host). */
-  coordinator?: { host: string; time: string };
+  /**
+   * The sweep was handed to a coordinator (the newest hand-off the local journal records): its
+   * runs' states come from the coordinator's own journal over SSH (`state`), or `error` says why not.
+   */
+  coordinator?: { host: string; time: string; state?: CoordinatorStatus['coordinator']; etaMs?: number; error?: string };
+}
+
+/**
+ * Reads a coordinator's state over SSH for the dashboard: one platform connection per plan's
+ * platform, kept while the dashboard runs (closed by `close`).
+ */
+export class CoordinatorReader {
+  private readonly links = new Map<string, Promise<{ p: PlatformInstance; inventory: Host[]; connector: Connector }>>();
+  constructor(private readonly root: string) {}
+
+  async status(plan: Plan, hostName: string): Promise<CoordinatorStatus> {
+    let link = this.links.get(plan.platform);
+    if (!link) {
+      link = (async () => {
+        const p = await loadPlatform(this.root, plan.platform);
+        const inventory = await p.platform.inventory(p.cfg, p.ctx);
+        return { p, inventory, connector: p.platform.createConnector(p.cfg, p.ctx) };
+      })();
+      link.catch(() => this.links.delete(plan.platform));
+      this.links.set(plan.platform, link);
+    }
+    const { inventory, connector } = await link;
+    const host = inventory.find((h) => h.name === hostName);
+    if (!host) throw new Error(`the coordinator ${hostName} is not a host of ${plan.platform} any more`);
+    return coordinatorStatus(this.root, plan, host, await connector.connect(host, AbortSignal.timeout(20_000)), AbortSignal.timeout(30_000));
+  }
+
+  async close(): Promise<void> {
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map(async (l) => (await l.catch(() => undefined))?.connector.close()));
+  }
 }
 
 /** A plan name as plan files are named. */
 export const PLAN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-export async function listExperiments(root: string): Promise<ExperimentSummary[]> {
+export async function listExperiments(root: string, o: { coordinator?: CoordinatorReader } = {}): Promise<ExperimentSummary[]> {
   return Promise.all(
     listPlans(root).map(async (name): Promise<ExperimentSummary> => {
       try {
-        const d = await readExperiment(root, name, { files: false });
+        const d = await readExperiment(root, name, { files: false, ...o });
         const { description: _d, params: _p, metrics: _m, plots: _pl, rows: _r, coordinator: _c, ...s } = d!;
         return s;
       } catch (e) {
@@ -51,12 +88,22 @@ export async function listExperiments(root: string): Promise<ExperimentSummary[]
   );
 }
 
-export async function readExperiment(root: string, name: string, o: { files?: boolean } = {}): Promise<ExperimentDetail | undefined> {
+export async function readExperiment(root: string, name: string, o: { files?: boolean; coordinator?: CoordinatorReader } = {}): Promise<ExperimentDetail | undefined> {
   if (!PLAN_NAME.test(name) || !listPlans(root).includes(name)) return undefined;
   const plan = loadPlan(root, name);
   const events = await readPlanEvents(root, plan.name);
-  const { rows } = await planRows(root, plan, events);
+  let { rows } = await planRows(root, plan, events);
   const handoff = [...events].reverse().find((e) => e.type === 'coordinator-handoff');
+  let remote: { state?: CoordinatorStatus['coordinator']; etaMs?: number; error?: string } = {};
+  if (handoff && handoff.type === 'coordinator-handoff' && o.coordinator) {
+    try {
+      const st = await o.coordinator.status(plan, handoff.host);
+      rows = st.rows;
+      remote = { state: st.coordinator, ...(st.etaMs !== undefined ? { etaMs: st.etaMs } : {}) };
+    } catch (e) {
+      remote = { error: `the coordinator's state could not be read (${(e as Error).message.split('\n')[0]}): showing this machine's store` };
+    }
+  }
   const params = [...new Set(plan.runs.flatMap((r) => Object.keys(r.params)))];
   const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
   return {
@@ -72,7 +119,7 @@ export async function readExperiment(root: string, name: string, o: { files?: bo
     metrics,
     plots: plan.results.map((r) => ({ name: r.name, title: r.title ?? r.name })),
     rows: rows.map((r) => ({ ...r, files: o.files === false ? [] : filesOf(root, plan.name, r) })),
-    ...(handoff && handoff.type === 'coordinator-handoff' ? { coordinator: { host: handoff.host, time: handoff.time } } : {}),
+    ...(handoff && handoff.type === 'coordinator-handoff' ? { coordinator: { host: handoff.host, time: handoff.time, ...remote } } : {}),
   };
 }
 

@@ -195,7 +195,11 @@ const SCRIPT = String.raw`
       clear(head);
       head.appendChild(el('h1', { text: x.plan }));
       if (x.description) head.appendChild(el('p', { class: 'meta', text: x.description }));
-      head.appendChild(el('p', { class: 'meta', text: 'system ' + x.system + ' · platform ' + x.platform + (x.coordinator ? ' · handed to coordinator ' + x.coordinator.host + ' at ' + when(x.coordinator.time) : '') }));
+      head.appendChild(el('p', { class: 'meta', text: 'system ' + x.system + ' · platform ' + x.platform }));
+      if (x.coordinator) {
+        var co = x.coordinator;
+        head.appendChild(el('p', { class: co.error ? 'error' : 'meta', id: 'coordinator', 'data-state': co.state || 'unknown', text: 'handed to the coordinator ' + co.host + ' at ' + when(co.time) + (co.state ? ' · coordinator ' + co.state + (co.etaMs !== undefined ? ', about ' + dur(Math.round(co.etaMs)) + ' left' : '') + ' · runs as its journal has them' : '') + (co.error ? ' · ' + co.error : '') }));
+      }
       head.appendChild(el('p', { class: 'counts' }, [el('span', { id: 'done-count', text: String(x.done) }), ' of ' + x.runs + ' runs done, ' + x.failed + ' failed, ' + x.running + ' running']));
       if (x.done !== shownDone) {
         shownDone = x.done;

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { JOURNAL_FILE } from '@labrig/core';
 import { planDir } from '@labrig/experiments';
-import { PLAN_NAME, listExperiments, plotSvg, readExperiment, resultFile } from './experiments.js';
+import { CoordinatorReader, PLAN_NAME, listExperiments, plotSvg, readExperiment, resultFile } from './experiments.js';
 import { RUN_ID, listRunIds, listRuns, readRun, runDir, stepLogTail } from './runs.js';
 import { PAGE } from './page.js';
 
@@ -39,6 +39,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const token = o.token ?? randomBytes(18).toString('base64url');
   const pollMs = o.pollMs ?? 300;
   const streams = new Set<ServerResponse>();
+  const coordinator = new CoordinatorReader(o.root);
+  /** A sweep on a coordinator changes there, not in the local journal: its stream looks every few seconds. */
+  const handedOver = async (plan: string) => (await readExperiment(o.root, plan, { files: false }))?.coordinator !== undefined;
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -81,15 +84,17 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       }
       return notFound(res);
     }
-    if (b === 'experiments' && c === undefined) return json(res, await listExperiments(o.root));
+    if (b === 'experiments' && c === undefined) return json(res, await listExperiments(o.root, { coordinator }));
     if (b === 'experiments' && c !== undefined && PLAN_NAME.test(c)) {
       if (d === undefined && rest.length === 0) {
-        const x = await readExperiment(o.root, c);
+        const x = await readExperiment(o.root, c, { coordinator });
         return x ? json(res, x) : notFound(res);
       }
       if (d === 'events' && rest.length === 0) {
         if (!(await readExperiment(o.root, c, { files: false }))) return notFound(res);
-        return stream(res, () => readExperiment(o.root, c), () => fileStamp(join(planDir(o.root, c), JOURNAL_FILE)));
+        const remote = await handedOver(c);
+        const local = () => fileStamp(join(planDir(o.root, c), JOURNAL_FILE));
+        return stream(res, () => readExperiment(o.root, c, { coordinator }), remote ? () => `${local()}@${Math.floor(Date.now() / 3000)}` : local);
       }
       if (d === 'plots' && parts[4] !== undefined && /^[A-Za-z0-9_.-]+\.svg$/.test(parts[4]) && parts.length === 5) {
         const svg = await plotSvg(o.root, c, parts[4].slice(0, -4));
@@ -158,6 +163,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       for (const t of timers) clearInterval(t);
       for (const s of streams) s.end();
       server.closeAllConnections();
+      await coordinator.close();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

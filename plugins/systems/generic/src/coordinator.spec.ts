@@ -13,6 +13,7 @@ import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labrigRun, readJsonLines, startDemoWorkspace, type DemoWorkspace } from './testing/demo-workspace.js';
 import type { PlanEvent } from '@labrig/experiments';
+import { CoordinatorReader, readExperiment } from '@labrig/dashboard';
 
 const bin = labrigRun;
 const CANARY = `canary-${createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 16)}`;
@@ -130,6 +131,19 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
       240_000,
     );
     expect(status).toMatch(/12 runs: 12 done, 0 failed, 0 in flight, 0 pending/);
+
+    // The dashboard shows the sweep from the coordinator's state, before anything is collected here.
+    const reader = new CoordinatorReader(root);
+    try {
+      const local = await readExperiment(root, 'sweep');
+      expect(local!.done).toBe(0);
+      const seen = await readExperiment(root, 'sweep', { coordinator: reader });
+      expect(seen!.coordinator).toMatchObject({ host: 'tb-0', state: 'ended' });
+      expect(seen!.done).toBe(12);
+      expect(seen!.rows.every((r) => r.status === 'done')).toBe(true);
+    } finally {
+      await reader.close();
+    }
 
     const c = await run('collect', ['--plan=sweep']);
     expect(c.exitCode, c.all).toBe(0);
