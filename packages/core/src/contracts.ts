@@ -208,6 +208,8 @@ export interface PlatformContext {
   /** `.labrig/state/<platform>` for state this platform keeps. */
   stateDir: string;
   signal?: AbortSignal;
+  /** The user confirmed a destructive action (`--yes`): a teardown that would release machines someone asked for. */
+  confirmed?: boolean;
 }
 
 export interface ArtifactStoreConfig {

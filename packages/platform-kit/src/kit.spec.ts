@@ -17,7 +17,7 @@ describe('common sections', () => {
 
   it("a platform's own section of a common name keeps its fields and gains the common ones (aws's [artifacts])", () => {
     const s = withCommonSections({ type: 'object', properties: { artifacts: { type: 'object', additionalProperties: false, properties: { bucket: { type: 'string' } } } } });
-    const a = s.properties!['artifacts'] as { properties: Record<string, unknown>; default: unknown };
+    const a = s.properties!['artifacts'] as unknown as { properties: Record<string, unknown>; default: unknown };
     expect(Object.keys(a.properties).sort()).toEqual(['bucket', 'distribute']);
     expect(a.default).toEqual({});
   });

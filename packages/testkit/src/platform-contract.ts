@@ -180,6 +180,8 @@ export async function checkPlatformContract(o: PlatformContractOptions): Promise
 
   if (lifecycle && p.platform.teardown) {
     await check('teardown runs twice', async () => {
+      // As `teardown --yes`: a platform may ask for confirmation before releasing machines.
+      p.ctx.confirmed = true;
       await p.platform.teardown!(p.cfg, p.ctx);
       await p.platform.teardown!(p.cfg, p.ctx);
       return undefined;

@@ -60,8 +60,16 @@ describe('the shipped example', () => {
       'node3 alice@c220g5-110517.wisc.cloudlab.us worker 10.10.1.4',
     ]);
     expect(await p.platform.artifactStore!(p.cfg, p.ctx)).toBeUndefined();
-    // labrig makes no CloudLab machine: no teardown, and the kit's teardown target says there is nothing to release.
-    expect(p.platform.teardown).toBeUndefined();
+    // Made on the portal (no [experiment]): teardown releases nothing, and says so.
+    const out: string[] = [];
+    const log = console.log;
+    console.log = (l: string) => void out.push(l);
+    try {
+      await p.platform.teardown!(p.cfg, p.ctx);
+    } finally {
+      console.log = log;
+    }
+    expect(out.join('\n')).toMatch(/made on the portal, not by labrig: nothing to release/);
   });
 
   it('[store] becomes the artifact store, without credentials', () => {

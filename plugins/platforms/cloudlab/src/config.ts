@@ -6,6 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { loadConfigFile } from '@labrig/core';
 import { withCommonSections, type CommonSections } from '@labrig/platform-kit';
 import raw from './config.schema.json' with { type: 'json' };
+import type { ExperimentConfig } from './portal/experiment.js';
 
 export const PLATFORM_MODULE = '@labrig/platform-cloudlab';
 
@@ -49,6 +50,8 @@ export interface CloudlabConfig extends CommonSections {
   prepare: { partition?: PartitionConfig; kernel?: KernelConfig; numa?: NumaConfig; clusterAddress: boolean };
   linkTest: { method: 'tcp' | 'ping'; timeout: string };
   store?: StoreConfig;
+  /** Made, watched, extended and terminated through the Portal API (portal/experiment.ts). */
+  experiment?: ExperimentConfig;
 }
 
 /** The platform file's JSON Schema, with the shared `[roles]`, `[ssh]` and `[run]` sections. */

@@ -1,8 +1,10 @@
 /**
- * The `cloudlab` platform: the hosts of a CloudLab experiment someone made on the portal. labrig
- * cannot create or release CloudLab machines (there is no API it could use), so `provision` checks
- * that the listed hosts answer and there is no `teardown`: labrig started nothing to release here
- * (the kit's teardown target says so; processes a system started are stopped by its `stop` phase).
+ * The `cloudlab` platform: the hosts of a CloudLab experiment. Two ways:
+ * - made by hand on the portal (no `[experiment]`): `provision` checks that the listed hosts
+ *   answer; `teardown` releases nothing (labrig made nothing);
+ * - made by labrig (`[experiment]`): `provision` creates or adopts the experiment through the
+ *   Portal API, waits until it is ready, saves its manifest, then checks the hosts answer;
+ *   `teardown --yes` terminates it (portal/experiment.ts).
  */
 import type { ArtifactStoreConfig, Host, Platform, PlatformContext, Step } from '@labrig/core';
 import { BackgroundLauncher, parseDuration } from '@labrig/core';
@@ -12,6 +14,8 @@ import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
 import { prepareSteps } from './steps/index.js';
+import { provisionExperiment, terminateRecordedExperiment } from './portal/experiment.js';
+import { platformFilesOf } from './paths.js';
 
 /** The `[store]` section as the artifact store (credentials: the standard AWS chain, never the file). */
 export function artifactStoreOf(store: StoreConfig | undefined): ArtifactStoreConfig | undefined {
@@ -43,6 +47,7 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
   },
   runDefaults: (cfg) => runDefaultsOf(cfg.run),
   async provision(cfg, ctx): Promise<Host[]> {
+    if (cfg.experiment) await provisionExperiment({ ...cfg, experiment: cfg.experiment }, ctx, { log: (l) => console.log(l) });
     const hosts = await cloudlabInventory(cfg, ctx);
     const connector = createSshPool(ctx.root, cfg.ssh);
     try {
@@ -54,6 +59,13 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
     } finally {
       await connector.close();
     }
+  },
+  async teardown(cfg, ctx): Promise<void> {
+    if (!cfg.experiment) {
+      console.log(`${platformFilesOf(ctx).name}: the experiment was made on the portal, not by labrig: nothing to release (terminate it on the portal)`);
+      return;
+    }
+    await terminateRecordedExperiment({ ...cfg, experiment: cfg.experiment }, ctx, { yes: ctx.confirmed === true, log: (l) => console.log(l) });
   },
   prepare(cfg: CloudlabConfig, ctx): Step[] {
     return prepareSteps(cfg, REAL_SYSTEM, ctx);

@@ -142,7 +142,11 @@ export class PortalClient {
   }
 
   /** One request with retries; the parsed JSON body (undefined for an empty one). */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, what: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /**
+   * `once`: a request that must not be sent twice (create): a network error or a 5xx may mean it
+   * was done, so it is not retried (PortalUnavailable at once: the caller looks); 429 still is.
+   */
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, what: string, body?: unknown, o: { once?: boolean } = {}): Promise<{ status: number; body: T }> {
     let last = '';
     let cause: unknown;
     for (let attempt = 1; attempt <= this.o.attempts; attempt++) {
@@ -160,12 +164,14 @@ export class PortalClient {
         this.o.signal?.throwIfAborted();
         cause = e;
         last = `${(e as Error).message}${(e as { cause?: Error }).cause?.message ? ` (${(e as { cause?: Error }).cause!.message})` : ''}`;
+        if (o.once) throw new PortalUnavailable(what, attempt, `${last}; it may have been done`, { cause });
         await this.sleep(attempt, undefined);
         continue;
       }
       const text = await res.text();
       if (res.status === 429 || res.status >= 500) {
         last = `HTTP ${res.status}${portalMessage(text) ? `: ${portalMessage(text)}` : ''}`;
+        if (o.once && res.status >= 500) throw new PortalUnavailable(what, attempt, `${last}; it may have been done`);
         await this.sleep(attempt, res.headers.get('retry-after'));
         continue;
       }
@@ -200,7 +206,7 @@ export class PortalClient {
   }
 
   createExperiment(e: ExperimentCreate): Promise<PortalExperiment> {
-    return this.request<PortalExperiment>('POST', '/experiments', `create experiment ${e.project}/${e.name}`, e).then((r) => r.body);
+    return this.request<PortalExperiment>('POST', '/experiments', `create experiment ${e.project}/${e.name}`, e, { once: true }).then((r) => r.body);
   }
 
   getExperiment(id: string): Promise<PortalExperiment> {

@@ -39,12 +39,13 @@ async function revokeDeployKeys(ctx: SystemContext, deployment: string): Promise
   }
 }
 
-export default async function teardownExecutor(o: CommonOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function teardownExecutor(o: CommonOptions & { yes?: boolean }, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
     const overrides = runOverrides(o);
     const name = requirePlatformName(context.root, o.platform);
     const projectRoot = projectRootOf(context);
     const p = await loadPlatform(context.root, name);
+    if (o.yes) p.ctx.confirmed = true;
     // No inventory (the hosts are gone, released by an earlier teardown): nothing to stop.
     const inventory = await p.platform.inventory(p.cfg, p.ctx).catch((err: unknown) => {
       if (!p.platform.teardown || !isLabrigError(err)) throw err;

@@ -1,0 +1,222 @@
+/**
+ * `[experiment]`: the platform makes its CloudLab experiment through the Portal API stand-in
+ * (testing/portal-api.ts: loopback HTTP with the published shapes), whose nodes are real testbed
+ * sshd hosts (127.0.155.x:2600) listed in the real-shaped manifest it serves.
+ * Provision from nothing, again (adopted), a lost create answer, an instantiation failure,
+ * teardown (refused without --yes; twice), extend (granted, or waiting for an administrator), the
+ * Platform contract with [experiment] set, and a token canary in no file and no output.
+ */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadPlatform, type PlatformInstance } from '@labrig/core';
+import { down, up, type TestbedState } from '@labrig/testbed';
+import { checkPlatformContract } from '@labrig/testkit';
+import type { CloudlabConfig } from '../config.js';
+import { startPortalApi, type PortalApi } from '../testing/portal-api.js';
+import { renderManifest } from '../testing/testbed-manifest.js';
+import { writePlatformFiles } from '../testing/workspace.js';
+import { ExperimentFailed, extendRecordedExperiment, readExperimentState, type ExperimentConfig } from './experiment.js';
+import type { ExecutorContext } from '@nx/devkit';
+import statusExecutor from '../executors/status/executor.js';
+import extendExecutor from '../executors/extend/executor.js';
+
+const TOKEN = 'portal-token-canary-5f2e9b71c0';
+const ENV = 'LABRIG_SPEC_CLOUDLAB_TOKEN';
+const workspace = join(import.meta.dirname, '../../../../..');
+mkdirSync(join(workspace, 'tmp'), { recursive: true });
+let root: string;
+let tbDir: string;
+let tb: TestbedState;
+let api: PortalApi;
+const output: string[] = [];
+
+/** A platform folder `name` whose [experiment] is `exp` on the stand-in. */
+function platformFolder(name: string, exp: string): void {
+  writePlatformFiles(root, name, {
+    'platform.toml': [
+      'platform = "@labrig/platform-cloudlab"',
+      '[hosts]',
+      'manifest = "manifest.xml"',
+      '[ssh]',
+      `identityFiles = [${JSON.stringify(tb.identityFile)}]`,
+      'connectTimeout = "5s"',
+      '[experiment]',
+      'project = "labrig-test"',
+      'profile = "emulab-ops/small-lan"',
+      `name = "${exp}"`,
+      'bindings = { nodeCount = 2, phystype = "xl170" }',
+      'duration = 4',
+      `apiUrl = "${api.url}"`,
+      `tokenEnv = "${ENV}"`,
+      'pollInterval = "100ms"',
+      'readyTimeout = "30s"',
+      '',
+    ].join('\n'),
+  });
+}
+
+async function open(name: string): Promise<PlatformInstance & { cfg: CloudlabConfig }> {
+  return (await loadPlatform(root, name)) as PlatformInstance & { cfg: CloudlabConfig };
+}
+
+/** Run `f` with console.log captured into `output`. */
+async function captured<T>(f: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = (...a: unknown[]) => void output.push(a.map(String).join(' '));
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+}
+
+const posts = () => api.requests.filter((r) => r.method === 'POST' && r.path === '/experiments').length;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(workspace, 'tmp', 'cloudlab-portal-'));
+  tbDir = mkdtempSync(join(tmpdir(), 'labrig-cloudlab-portal-tb-'));
+  chmodSync(tbDir, 0o755);
+  tb = await up({ dir: tbDir, hosts: 2, addressBase: '127.0.155.0', port: 2600 });
+  process.env[ENV] = TOKEN;
+  api = await startPortalApi({
+    token: TOKEN,
+    projects: ['labrig-test'],
+    nodes: tb.hosts.map((h) => ({ client_id: h.name, hostname: h.address, ipv4: h.address })),
+    manifest: () => renderManifest(tb.hosts.map((h) => ({ name: h.name, hostname: h.address, port: h.port, user: h.user, clusterAddress: h.address }))),
+    readyAfterPolls: 3,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  delete process.env[ENV];
+  await api?.close();
+  if (tbDir) await down(tbDir).catch(() => undefined);
+  if (root) rmSync(root, { recursive: true, force: true });
+  if (tbDir) rmSync(tbDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
+  it('provision from nothing: created, ready after a few polls, manifest saved, every node answers; again: adopted', async () => {
+    platformFolder('cl', 'exp-a');
+    const p = await open('cl');
+    const hosts = await captured(() => p.platform.provision!(p.cfg, p.ctx));
+    expect(hosts.map((h) => `${h.name} ${h.user}@${h.address}:${h.port}`)).toEqual(tb.hosts.map((h) => `${h.name} ${h.user}@${h.address}:${h.port}`));
+    expect(posts()).toBe(1);
+    const text = output.join('\n');
+    expect(text).toContain('creating experiment labrig-test/exp-a (profile emulab-ops/small-lan, 4 h, bindings {"nodeCount":2,"phystype":"xl170"})');
+    expect(text).toMatch(/provisioning: tb-0 booting, tb-1 booting/);
+    expect(text).toMatch(/ready: tb-0 ready, tb-1 ready/);
+    expect(text).toContain('experiment labrig-test/exp-a ready (2 nodes');
+    expect(readFileSync(join(root, 'configs/platforms/cl/manifest.xml'), 'utf8')).toContain('type="manifest"');
+    const made = [...api.experiments.values()].find((e) => e.name === 'exp-a')!;
+    expect(made).toMatchObject({ project: 'labrig-test', profile_name: 'small-lan', profile_project: 'emulab-ops', bindings: { nodeCount: 2, phystype: 'xl170' } });
+    expect(readExperimentState(p.ctx)).toMatchObject({ id: made.id, phase: 'ready', createdBy: 'labrig' });
+
+    output.length = 0;
+    const again = await captured(() => p.platform.provision!(p.cfg, p.ctx));
+    expect(again).toHaveLength(2);
+    expect(posts()).toBe(1);
+    expect(output.join('\n')).toContain('experiment labrig-test/exp-a exists (ready): adopted');
+  });
+
+  it('a create whose answer is lost is found and adopted, not made twice', async () => {
+    platformFolder('lost', 'exp-lost');
+    const p = await open('lost');
+    api.knobs.loseCreateAnswer = true;
+    const before = posts();
+    output.length = 0;
+    await captured(() => p.platform.provision!(p.cfg, p.ctx));
+    expect(posts() - before).toBe(1);
+    expect([...api.experiments.values()].filter((e) => e.name === 'exp-lost')).toHaveLength(1);
+    expect(output.join('\n')).toContain('the answer to the create was lost; the experiment exists: adopted');
+    expect(readExperimentState(p.ctx)).toMatchObject({ phase: 'ready', createdBy: 'labrig' });
+  });
+
+  it("an experiment that fails to instantiate reports the portal's reason", async () => {
+    platformFolder('bad', 'exp-bad');
+    const p = await open('bad');
+    api.knobs.failNext = 'No free xl170 nodes at Utah';
+    try {
+      const err = await captured(() => p.platform.provision!(p.cfg, p.ctx)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ExperimentFailed);
+      expect((err as Error).message).toBe('the CloudLab experiment labrig-test/exp-bad failed to instantiate: No free xl170 nodes at Utah');
+    } finally {
+      delete api.knobs.failNext;
+    }
+  });
+
+  it('extend: a short extension is granted and recorded; a long one waits for an administrator', async () => {
+    const p = await open('cl');
+    const cfg = p.cfg as CloudlabConfig & { experiment: ExperimentConfig };
+    const before = Date.parse(readExperimentState(p.ctx)!.expiresAt!);
+    const short = await extendRecordedExperiment(cfg, p.ctx, 6, 'the sweep needs longer');
+    expect(short.granted).toBe(true);
+    expect(Date.parse(readExperimentState(p.ctx)!.expiresAt!) - before).toBe(6 * 3600_000);
+    const long = await extendRecordedExperiment(cfg, p.ctx, 96, 'the sweep needs longer');
+    expect(long).toMatchObject({ granted: false, pending: true });
+  });
+
+  it('the status and extend targets: expiry and node states; an extension granted, then one waiting (not a failure)', async () => {
+    const ctx = { root, cwd: root, isVerbose: false } as unknown as ExecutorContext;
+    output.length = 0;
+    expect(await captured(() => statusExecutor({ platform: 'lost' }, ctx))).toEqual({ success: true });
+    expect(output[0]).toMatch(/^experiment labrig-test\/exp-lost \([0-9a-f-]{36}\): ready$/);
+    expect(output[1]).toMatch(/^  expires 20\d\d-.*\(in /);
+    expect(output.slice(2, 4)).toEqual([expect.stringMatching(/^  tb-0  127\.0\.155\.1  ready/), expect.stringMatching(/^  tb-1  127\.0\.155\.2  ready/)]);
+    output.length = 0;
+    expect(await captured(() => extendExecutor({ platform: 'lost', hours: 2 }, ctx))).toEqual({ success: true });
+    expect(await captured(() => extendExecutor({ platform: 'lost', hours: 100 }, ctx))).toEqual({ success: true });
+    expect(output[0]).toMatch(/^✔ experiment labrig-test\/exp-lost extended by 2 h: expires /);
+    expect(output[1]).toContain('the extension by 100 h waits for an administrator');
+    // Bad options and a platform without [experiment]: errors naming them, nothing asked of the portal.
+    const before = api.requests.length;
+    const errors: string[] = [];
+    const err = console.error;
+    console.error = (...a: unknown[]) => void errors.push(a.map(String).join(' '));
+    try {
+      expect(await extendExecutor({ platform: 'lost', hours: 0 }, ctx)).toEqual({ success: false });
+    } finally {
+      console.error = err;
+    }
+    expect(errors.join('\n')).toContain('--hours');
+    expect(api.requests.length).toBe(before);
+  });
+
+  it('teardown terminates exactly the recorded experiment, only with --yes; twice is fine', async () => {
+    const p = await open('cl');
+    const err = await captured(() => p.platform.teardown!(p.cfg, p.ctx)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toContain('teardown would terminate the CloudLab experiment labrig-test/exp-a');
+    expect((err as ConfigError).hint).toContain('--yes');
+    expect([...api.experiments.values()].find((e) => e.name === 'exp-a')!.terminated).toBe(false);
+    p.ctx.confirmed = true;
+    output.length = 0;
+    await captured(() => p.platform.teardown!(p.cfg, p.ctx));
+    await captured(() => p.platform.teardown!(p.cfg, p.ctx));
+    expect(output).toEqual(['experiment labrig-test/exp-a terminated', expect.stringMatching(/^no experiment recorded for this platform \(labrig-test\/exp-a was terminated /)]);
+    const mine = [...api.experiments.values()].filter((e) => e.terminated).map((e) => e.name);
+    expect(mine).toEqual(['exp-a']);
+    expect(api.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('passes the Platform contract with [experiment] set', async () => {
+    platformFolder('contract', 'exp-contract');
+    const results = await captured(() => checkPlatformContract({ root, platform: 'contract' }));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => r.name)).toContain('provision runs twice with the same hosts');
+    const made = [...api.experiments.values()].filter((e) => e.name === 'exp-contract');
+    expect(made).toHaveLength(1);
+    // Its teardown (confirmed, as --yes) terminated it.
+    expect(made[0]!.terminated).toBe(true);
+  });
+
+  it('the token is in no file labrig wrote and in no output', () => {
+    const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => statSync(f).isFile()) : []);
+    const all = [...files(join(root, '.labrig')), ...files(join(root, 'configs'))];
+    expect(all.length).toBeGreaterThan(3);
+    for (const f of all) expect(readFileSync(f, 'utf8').includes(TOKEN), f).toBe(false);
+    expect(output.join('\n')).not.toContain(TOKEN);
+  });
+});

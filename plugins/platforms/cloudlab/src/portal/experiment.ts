@@ -1,0 +1,219 @@
+/**
+ * A CloudLab experiment made, watched, extended and ended by labrig (`[experiment]` in the platform
+ * file), through the Portal API (./client.ts).
+ *
+ * provision: the state (`<stateDir>/experiment.json`) is written *before* the create request, so
+ * an answer lost on the way (a dropped connection, a timeout) is recovered: the next look finds the
+ * experiment by `project,name` and adopts it. An existing experiment of that name is adopted, never
+ * made twice. Then it polls until the portal says `ready` (or `failed`, with the portal's reason)
+ * within `readyTimeout`, printing the node states as they change, and saves the manifest where
+ * `hosts.manifest` says, for the inventory to read as if a user had saved it.
+ * teardown: terminates exactly the experiment the state records; gone already counts as done.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PlatformContext } from '@labrig/core';
+import { ConfigError, LabrigError, formatMs, parseDuration } from '@labrig/core';
+import type { CloudlabConfig } from '../config.js';
+import { platformFilesOf, resolveFromPlatformDir } from '../paths.js';
+import { FINAL_STATES, PortalClient, PortalNotFound, PortalUnavailable, nodesOf, type ExtensionOutcome, type PortalExperiment } from './client.js';
+import { readPortalToken } from './token.js';
+
+export const EXPERIMENT_STATE = 'experiment.json';
+
+/** `[experiment]` of a cloudlab platform file. */
+export interface ExperimentConfig {
+  project: string;
+  /** `project/name` of the profile. */
+  profile: string;
+  name: string;
+  bindings?: Record<string, unknown>;
+  /** Hours. */
+  duration: number;
+  apiUrl: string;
+  tokenEnv?: string;
+  tokenFile?: string;
+  readyTimeout: string;
+  pollInterval: string;
+}
+
+export interface ExperimentState {
+  version: 1;
+  project: string;
+  name: string;
+  /** The portal's UUID once known. */
+  id?: string;
+  /** creating: asked (the answer may be lost); ready; terminated. */
+  phase: 'creating' | 'created' | 'ready' | 'terminated';
+  createdBy: 'labrig' | 'adopted';
+  at: string;
+  expiresAt?: string;
+}
+
+export class ExperimentFailed extends LabrigError {
+  readonly code = 'EXPERIMENT_FAILED';
+  constructor(id: string, reason: string) {
+    super(`the CloudLab experiment ${id} failed to instantiate: ${reason}`, {
+      hint: 'The reason is the portal\'s. Often the cluster lacks free nodes of the hardware type: change [experiment] bindings or try later; `nx run <platform>:teardown --yes` removes the failed experiment.',
+    });
+  }
+}
+
+export class ExperimentNotReady extends LabrigError {
+  readonly code = 'EXPERIMENT_NOT_READY';
+  constructor(id: string, timeoutMs: number, last: string) {
+    super(`the CloudLab experiment ${id} was not ready within ${formatMs(timeoutMs)} (last: ${last})`, {
+      hint: 'It is still there: run provision again to keep waiting (it is adopted, not made again), or raise [experiment] readyTimeout.',
+      retryable: true,
+    });
+  }
+}
+
+export function experimentStateFile(ctx: PlatformContext): string {
+  return join(ctx.stateDir, EXPERIMENT_STATE);
+}
+
+export function readExperimentState(ctx: PlatformContext): ExperimentState | undefined {
+  const f = experimentStateFile(ctx);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as ExperimentState) : undefined;
+}
+
+function writeState(ctx: PlatformContext, s: ExperimentState): void {
+  mkdirSync(ctx.stateDir, { recursive: true });
+  const f = experimentStateFile(ctx);
+  writeFileSync(`${f}.tmp`, `${JSON.stringify(s, null, 2)}\n`);
+  renameSync(`${f}.tmp`, f);
+}
+
+/** The Portal API client for a platform file's `[experiment]`. */
+export function portalClientOf(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, o: { backoffMs?: number } = {}): PortalClient {
+  const files = platformFilesOf(ctx);
+  const { token, source } = readPortalToken(ctx.root, cfg.experiment, files.file);
+  return new PortalClient({ apiUrl: cfg.experiment.apiUrl, token, tokenSource: source, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(o.backoffMs !== undefined ? { backoffMs: o.backoffMs } : {}) });
+}
+
+/** What the node states are, in one line: `node-0 ready, node-1 booting`. */
+function describeNodes(e: PortalExperiment): string {
+  const nodes = nodesOf(e);
+  return nodes.length ? nodes.map((n) => `${n.client_id} ${n.status ?? n.state ?? '?'}`).join(', ') : 'no nodes yet';
+}
+
+/** Why an experiment failed, from the fields the portal may use. */
+export function failureReason(e: PortalExperiment): string {
+  for (const k of ['failure_message', 'failure_reason', 'error', 'message', 'status_message']) {
+    const v = e[k];
+    if (typeof v === 'string' && v) return v;
+  }
+  return 'the portal gave no reason (see the experiment page)';
+}
+
+/**
+ * Make (or adopt) the experiment, wait until it is ready, save its manifest. Returns the
+ * experiment; the caller then checks that every node answers over SSH.
+ */
+export async function provisionExperiment(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, o: { log: (line: string) => void; client?: PortalClient }): Promise<PortalExperiment> {
+  const files = platformFilesOf(ctx);
+  const x = cfg.experiment;
+  if (!cfg.hosts.manifest) {
+    throw new ConfigError(files.file, 'hosts.manifest', 'is needed with [experiment]: labrig saves the experiment\'s manifest there', { hint: `Set hosts.manifest = "manifest.xml" in ${files.file} (relative to the platform folder).` });
+  }
+  const [profileProject, profileName] = x.profile.split('/') as [string, string];
+  const client = o.client ?? portalClientOf(cfg, ctx);
+  const id = PortalClient.experimentId(x.project, x.name);
+  const prev = readExperimentState(ctx);
+  const find = () =>
+    client.getExperiment(id).catch((e: unknown) => {
+      if (e instanceof PortalNotFound) return undefined;
+      throw e;
+    });
+  let exp = await find();
+  if (exp) {
+    o.log(`experiment ${x.project}/${x.name} exists (${exp.status}): adopted${prev?.phase === 'creating' ? ' (the answer to the last create was lost)' : ''}`);
+    writeState(ctx, { version: 1, project: x.project, name: x.name, id: exp.id, phase: 'created', createdBy: prev?.createdBy === 'labrig' ? 'labrig' : 'adopted', at: new Date().toISOString(), ...(exp.expires_at ? { expiresAt: exp.expires_at } : {}) });
+  } else {
+    // Recorded before asking: a lost answer is found by name next time.
+    writeState(ctx, { version: 1, project: x.project, name: x.name, phase: 'creating', createdBy: 'labrig', at: new Date().toISOString() });
+    o.log(`creating experiment ${x.project}/${x.name} (profile ${x.profile}, ${x.duration} h${x.bindings ? `, bindings ${JSON.stringify(x.bindings)}` : ''})`);
+    try {
+      exp = await client.createExperiment({ name: x.name, project: x.project, profile_name: profileName, profile_project: profileProject, duration: x.duration, ...(x.bindings ? { bindings: x.bindings } : {}) });
+    } catch (e) {
+      if (!(e instanceof PortalUnavailable)) throw e;
+      // The answer was lost: the portal may have made it anyway.
+      exp = await find();
+      if (!exp) throw e;
+      o.log(`the answer to the create was lost; the experiment exists: adopted`);
+    }
+    writeState(ctx, { version: 1, project: x.project, name: x.name, id: exp.id, phase: 'created', createdBy: 'labrig', at: new Date().toISOString(), ...(exp.expires_at ? { expiresAt: exp.expires_at } : {}) });
+  }
+  // Wait until ready.
+  const timeoutMs = parseDuration(x.readyTimeout);
+  const every = parseDuration(x.pollInterval);
+  const t0 = Date.now();
+  let last = '';
+  while (!(FINAL_STATES as readonly string[]).includes(exp.status ?? '')) {
+    if (Date.now() - t0 > timeoutMs) throw new ExperimentNotReady(id, timeoutMs, `${exp.status}: ${describeNodes(exp)}`);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, every);
+      ctx.signal?.addEventListener('abort', () => (clearTimeout(t), reject(ctx.signal!.reason)), { once: true });
+    });
+    exp = await client.getExperiment(exp.id);
+    const now = `${exp.status}: ${describeNodes(exp)}`;
+    if (now !== last) o.log(`  ${formatMs(Date.now() - t0)}  ${now}`);
+    last = now;
+  }
+  if (exp.status === 'failed') throw new ExperimentFailed(`${x.project}/${x.name}`, failureReason(exp));
+  // The manifest, where the inventory reads it.
+  const manifests = await client.getManifests(exp.id);
+  const entries = Object.entries(manifests);
+  if (entries.length === 0) throw new ExperimentNotReady(id, timeoutMs, 'ready, but the portal has no manifest yet');
+  if (entries.length > 1) o.log(`the experiment spans ${entries.length} clusters; saving the manifest of ${entries[0]![0]} (labrig reads one manifest)`);
+  const path = resolveFromPlatformDir(files, cfg.hosts.manifest);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, entries[0]![1]);
+  renameSync(`${path}.tmp`, path);
+  writeState(ctx, { version: 1, project: x.project, name: x.name, id: exp.id, phase: 'ready', createdBy: readExperimentState(ctx)?.createdBy ?? 'labrig', at: new Date().toISOString(), ...(exp.expires_at ? { expiresAt: exp.expires_at } : {}) });
+  o.log(`experiment ${x.project}/${x.name} ready (${nodesOf(exp).length} nodes, expires ${exp.expires_at ?? 'unknown'}); manifest saved to ${cfg.hosts.manifest}`);
+  return exp;
+}
+
+/**
+ * Terminate the experiment the state records (`yes` given). Returns what happened; a recorded
+ * experiment the portal no longer has counts as done.
+ */
+export async function terminateRecordedExperiment(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, o: { yes: boolean; log: (line: string) => void; client?: PortalClient }): Promise<'terminated' | 'gone' | 'nothing'> {
+  const s = readExperimentState(ctx);
+  if (!s || s.phase === 'terminated') {
+    o.log(`no experiment recorded for this platform${s ? ` (${s.project}/${s.name} was terminated ${s.at})` : ''}: nothing to terminate`);
+    return 'nothing';
+  }
+  const id = s.id ?? PortalClient.experimentId(s.project, s.name);
+  if (!o.yes) {
+    throw new ConfigError(platformFilesOf(ctx).file, 'experiment', `teardown would terminate the CloudLab experiment ${s.project}/${s.name} (${id}): every node and its disks are released`, {
+      hint: 'Run teardown again with --yes to terminate it.',
+    });
+  }
+  const client = o.client ?? portalClientOf(cfg, ctx);
+  const done = await client.terminateExperiment(id);
+  writeState(ctx, { ...s, phase: 'terminated', at: new Date().toISOString() });
+  o.log(done ? `experiment ${s.project}/${s.name} terminated` : `experiment ${s.project}/${s.name} was already gone`);
+  return done ? 'terminated' : 'gone';
+}
+
+export async function experimentStatus(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, client = portalClientOf(cfg, ctx)): Promise<{ experiment: PortalExperiment; expiresInMs?: number }> {
+  const s = readExperimentState(ctx);
+  const e = await client.getExperiment(s?.id ?? PortalClient.experimentId(cfg.experiment.project, cfg.experiment.name));
+  return { experiment: e, ...(e.expires_at ? { expiresInMs: Date.parse(e.expires_at) - Date.now() } : {}) };
+}
+
+export async function extendRecordedExperiment(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, hours: number, reason: string, client = portalClientOf(cfg, ctx)): Promise<ExtensionOutcome> {
+  const s = readExperimentState(ctx);
+  const id = s?.id ?? PortalClient.experimentId(cfg.experiment.project, cfg.experiment.name);
+  const r = await client.extendExperiment(id, { extend_by: hours, reason });
+  if (r.granted && r.expiresAt && s) writeState(ctx, { ...s, expiresAt: r.expiresAt });
+  return r;
+}
+
+/** Forget the state (tests). */
+export function removeExperimentState(ctx: PlatformContext): void {
+  rmSync(experimentStateFile(ctx), { force: true });
+}
