@@ -192,6 +192,22 @@ export interface Platform<Cfg = unknown> {
   artifactStore?(cfg: Cfg, ctx: PlatformContext): Promise<ArtifactStoreConfig | undefined>;
   /** How long-lived processes start on this platform. */
   launcher?: Launcher;
+  /**
+   * Called before a long run (an experiment sweep, here or handed to a coordinator) with how long
+   * it is expected to take: a platform whose machines expire (a CloudLab experiment) compares that
+   * with their expiry, and warns or extends them. It must not fail the run for a warning.
+   */
+  beforeLongRun?(cfg: Cfg, ctx: PlatformContext, run: LongRun): Promise<void>;
+}
+
+export interface LongRun {
+  /** What runs, for messages (`plan demo-sweep: 12 runs`). */
+  what: string;
+  /** Expected duration from now. */
+  estimatedMs: number;
+  /** Whether the estimate is an upper bound (no run has finished yet: the plan's timeout per run). */
+  upperBound: boolean;
+  log: (line: string) => void;
 }
 
 export interface RunDefaults {

@@ -14,7 +14,7 @@ import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
 import { prepareSteps } from './steps/index.js';
-import { provisionExperiment, terminateRecordedExperiment } from './portal/experiment.js';
+import { checkExpiryBefore, provisionExperiment, terminateRecordedExperiment } from './portal/experiment.js';
 import { platformFilesOf } from './paths.js';
 
 /** The `[store]` section as the artifact store (credentials: the standard AWS chain, never the file). */
@@ -66,6 +66,9 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
       return;
     }
     await terminateRecordedExperiment({ ...cfg, experiment: cfg.experiment }, ctx, { yes: ctx.confirmed === true, log: (l) => console.log(l) });
+  },
+  async beforeLongRun(cfg, ctx, run): Promise<void> {
+    if (cfg.experiment) await checkExpiryBefore({ ...cfg, experiment: cfg.experiment }, ctx, run);
   },
   prepare(cfg: CloudlabConfig, ctx): Step[] {
     return prepareSteps(cfg, REAL_SYSTEM, ctx);

@@ -6,6 +6,8 @@ import type { Host, PlatformInstance } from '@labrig/core';
 import type { SystemContext } from './context.js';
 import { formatPlan, placeholderOutputs } from '@labrig/system-kit';
 import { distributionOf, planDeploy, planSetup, planStop, planTask, type BuiltArtifact } from './plan.js';
+import { estimateSweep } from './executors/experiment/executor.js';
+import type { Plan, RunRow } from '@labrig/experiments';
 import { assignRoles } from './roles.js';
 import { loadSystemFile } from './system-file.js';
 
@@ -112,6 +114,15 @@ describe('plans', () => {
     const one = withMode('chain', undefined);
     one.roles = { server: [inventory[0]!], client: [inventory[1]!] };
     expect(planDeploy(one, built).map((p) => p.name)).not.toContain('distribute');
+  });
+
+  it("a sweep's estimate: runs to go x the mean of those done, over parallel runs; the plan's timeout when none is done (an upper bound)", () => {
+    const row = (status: RunRow['status'], durationMs?: number): RunRow => ({ id: 'x', experiments: [], repeat: 1, status, attempt: 1, params: {}, metrics: {}, ...(durationMs !== undefined ? { durationMs } : {}) });
+    const plan = { timeoutMs: 60_000 } as Plan;
+    expect(estimateSweep([row('done', 10_000), row('done', 20_000), row('pending'), row('failed'), row('pending')], plan, 1)).toEqual({ runs: 3, ms: 45_000, upperBound: false });
+    expect(estimateSweep([row('done', 10_000), row('pending'), row('pending')], plan, 2)).toEqual({ runs: 2, ms: 10_000, upperBound: false });
+    expect(estimateSweep([row('pending'), row('pending')], plan, 1)).toEqual({ runs: 2, ms: 120_000, upperBound: true });
+    expect(estimateSweep([row('done', 5)], plan, 1)).toEqual({ runs: 0, ms: 0, upperBound: false });
   });
 
   it('setup is one stamped step on every host; stop goes in reverse role order', () => {

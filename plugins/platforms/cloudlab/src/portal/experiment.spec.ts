@@ -33,7 +33,7 @@ let api: PortalApi;
 const output: string[] = [];
 
 /** A platform folder `name` whose [experiment] is `exp` on the stand-in. */
-function platformFolder(name: string, exp: string): void {
+function platformFolder(name: string, exp: string, extra: string[] = []): void {
   writePlatformFiles(root, name, {
     'platform.toml': [
       'platform = "@labrig/platform-cloudlab"',
@@ -52,6 +52,7 @@ function platformFolder(name: string, exp: string): void {
       `tokenEnv = "${ENV}"`,
       'pollInterval = "100ms"',
       'readyTimeout = "30s"',
+      ...extra,
       '',
     ].join('\n'),
   });
@@ -182,6 +183,35 @@ describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
     }
     expect(errors.join('\n')).toContain('--hours');
     expect(api.requests.length).toBe(before);
+  });
+
+  it('before a sweep: fine, a warning naming the command, or (autoExtend) an extension bounded by maxExtendHours', async () => {
+    const lines: string[] = [];
+    const run = (estimatedMs: number) => ({ what: 'plan sweep (12 run(s) to go)', estimatedMs, upperBound: false, log: (l: string) => void lines.push(l) });
+    const p = await open('lost');
+    await p.platform.beforeLongRun!(p.cfg, p.ctx, run(3600_000));
+    expect(lines.pop()).toMatch(/^experiment labrig-test\/exp-lost expires .*; plan sweep \(12 run\(s\) to go\) should end in about 1 h.*: fine$/);
+    const expiry = () => Date.parse([...api.experiments.values()].find((e) => e.name === 'exp-lost')!.expires_at);
+    const before = expiry();
+    const left = before - Date.now();
+    await p.platform.beforeLongRun!(p.cfg, p.ctx, run(left + 5 * 3600_000));
+    expect(lines.pop()).toMatch(/^! experiment labrig-test\/exp-lost expires .*, before plan sweep .* may end .*: extend it \(nx run lost:extend --hours=6\) or set \[experiment\] autoExtend = true$/);
+    expect(expiry()).toBe(before);
+
+    platformFolder('lost', 'exp-lost', ['autoExtend = true', 'maxExtendHours = 4']);
+    const q = await open('lost');
+    await q.platform.beforeLongRun!(q.cfg, q.ctx, run(left + 5 * 3600_000));
+    expect(lines.pop()).toMatch(/^experiment labrig-test\/exp-lost extended by 4 h \(expires .*\) for plan sweep .*; ! still 2 h short \(maxExtendHours = 4\)$/);
+    expect(expiry() - before).toBe(4 * 3600_000);
+    // A portal that does not answer is a warning, never a failed sweep.
+    api.knobs.busy = 100;
+    try {
+      const r = await Promise.race([q.platform.beforeLongRun!(q.cfg, q.ctx, run(1000)).then(() => 'returned'), new Promise((res) => setTimeout(() => res('hung'), 60_000))]);
+      expect(r).toBe('returned');
+    } finally {
+      api.knobs.busy = 0;
+    }
+    expect(lines.pop()).toMatch(/^! the expiry of experiment labrig-test\/exp-lost could not be read/);
   });
 
   it('teardown terminates exactly the recorded experiment, only with --yes; twice is fine', async () => {

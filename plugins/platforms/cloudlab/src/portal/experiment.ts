@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { PlatformContext } from '@labrig/core';
+import type { LongRun, PlatformContext } from '@labrig/core';
 import { ConfigError, LabrigError, formatMs, parseDuration } from '@labrig/core';
 import type { CloudlabConfig } from '../config.js';
 import { platformFilesOf, resolveFromPlatformDir } from '../paths.js';
@@ -35,6 +35,8 @@ export interface ExperimentConfig {
   tokenFile?: string;
   readyTimeout: string;
   pollInterval: string;
+  autoExtend: boolean;
+  maxExtendHours: number;
 }
 
 export interface ExperimentState {
@@ -211,6 +213,59 @@ export async function extendRecordedExperiment(cfg: CloudlabConfig & { experimen
   const r = await client.extendExperiment(id, { extend_by: hours, reason });
   if (r.granted && r.expiresAt && s) writeState(ctx, { ...s, expiresAt: r.expiresAt });
   return r;
+}
+
+/** `1 h 5 min`, `40 min`, `30 s`: for durations of hours. */
+export function humanDuration(ms: number): string {
+  const min = Math.round(ms / 60_000);
+  if (min < 1) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  const h = Math.floor(min / 60);
+  return h ? `${h} h${min % 60 ? ` ${min % 60} min` : ''}` : `${min} min`;
+}
+
+/** How much time a run is given after its estimate before the experiment should expire. */
+export const EXPIRY_MARGIN_MS = 30 * 60_000;
+
+/**
+ * Before a sweep: its estimated end against the experiment's expiry. Fine: one line. Too late:
+ * with autoExtend, extend by what is missing (whole hours, at most maxExtendHours), else warn with
+ * the command that extends it. Never fails the sweep: a portal that does not answer is a warning.
+ */
+export async function checkExpiryBefore(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, run: LongRun, client?: PortalClient): Promise<'fine' | 'warned' | 'extended' | 'pending' | 'unknown'> {
+  const x = cfg.experiment;
+  const name = `${x.project}/${x.name}`;
+  let expires: number;
+  try {
+    const st = await experimentStatus(cfg, ctx, client ?? portalClientOf(cfg, ctx));
+    if (!st.experiment.expires_at) throw new Error('the portal gave no expiry');
+    expires = Date.parse(st.experiment.expires_at);
+  } catch (e) {
+    run.log(`! the expiry of experiment ${name} could not be read (${(e as Error).message.split('\n')[0]}): make sure it outlives ${run.what}`);
+    return 'unknown';
+  }
+  const end = Date.now() + run.estimatedMs;
+  const est = `${run.upperBound ? 'at most ' : 'about '}${humanDuration(run.estimatedMs)}`;
+  if (end + EXPIRY_MARGIN_MS <= expires) {
+    run.log(`experiment ${name} expires ${new Date(expires).toISOString()}; ${run.what} should end in ${est}: fine`);
+    return 'fine';
+  }
+  const hours = Math.ceil((end + EXPIRY_MARGIN_MS - expires) / 3600_000);
+  if (!x.autoExtend) {
+    run.log(`! experiment ${name} expires ${new Date(expires).toISOString()}, before ${run.what} may end (in ${est}): extend it (nx run ${platformFilesOf(ctx).name}:extend --hours=${hours}) or set [experiment] autoExtend = true`);
+    return 'warned';
+  }
+  const ask = Math.min(hours, x.maxExtendHours);
+  const r = await extendRecordedExperiment(cfg, ctx, ask, `labrig: ${run.what} needs about ${hours} h more`, client ?? portalClientOf(cfg, ctx)).catch((e: unknown) => e as Error);
+  if (r instanceof Error) {
+    run.log(`! experiment ${name} expires before ${run.what} may end, and extending it failed: ${r.message.split('\n')[0]}`);
+    return 'warned';
+  }
+  if (!r.granted) {
+    run.log(`! experiment ${name}: asked for ${ask} h more (it expires before ${run.what} may end); the extension waits for an administrator (${r.message})`);
+    return 'pending';
+  }
+  run.log(`experiment ${name} extended by ${ask} h${r.expiresAt ? ` (expires ${r.expiresAt})` : ''} for ${run.what}${ask < hours ? `; ! still ${hours - ask} h short (maxExtendHours = ${x.maxExtendHours})` : ''}`);
+  return 'extended';
 }
 
 /** Forget the state (tests). */

@@ -7,7 +7,7 @@
  */
 import type { ExecutorContext } from '@nx/devkit';
 import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
-import { CoordinatorError, coordinatorSettings, handOff, loadPlan, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan } from '@labrig/experiments';
+import { CoordinatorError, coordinatorSettings, handOff, loadPlan, planRows, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan, type RunRow } from '@labrig/experiments';
 import { openSystem, type SystemContext } from '../../context.js';
 import { coordinatorContextOf, findCoordinatorHost, handedTo } from '../../coordinator.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
@@ -46,6 +46,13 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
       ...(o.timeout ? { timeoutMs: parseDuration(o.timeout) } : {}),
     };
     const target = experimentTarget(ctx, connector, { overrides, output: overrides.output });
+    // A platform whose machines expire looks at the sweep's length first (warns, or extends them).
+    if (!o.stop && ctx.platform.platform.beforeLongRun) {
+      const estimate = estimateSweep((await planRows(context.root, plan)).rows, plan, o.parallelRuns ?? 1);
+      if (estimate.runs > 0) {
+        await ctx.platform.platform.beforeLongRun(ctx.platform.cfg, ctx.platform.ctx, { what: `plan ${plan.name} (${estimate.runs} run(s) to go)`, estimatedMs: estimate.ms, upperBound: estimate.upperBound, log: (l) => console.log(l) });
+      }
+    }
     if (settings) return await withCoordinator(ctx, plan, target, o, output);
 
     // A sweep handed to a coordinator that still runs it must not also run here.
@@ -75,6 +82,17 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
   } finally {
     await closeConnector?.();
   }
+}
+
+/**
+ * How long the runs not done yet should take: their number × the mean duration of the runs done so
+ * far (an upper bound when none is done: the plan's timeout per run), over the parallel runs.
+ */
+export function estimateSweep(rows: RunRow[], plan: Plan, parallelRuns: number): { runs: number; ms: number; upperBound: boolean } {
+  const left = rows.filter((r) => r.status !== 'done').length;
+  const done = rows.filter((r) => r.status === 'done' && r.durationMs !== undefined).map((r) => r.durationMs!);
+  const per = done.length ? done.reduce((a, b) => a + b, 0) / done.length : plan.timeoutMs;
+  return { runs: left, ms: Math.round((left * per) / Math.max(1, parallelRuns)), upperBound: done.length === 0 };
 }
 
 async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnType<typeof experimentTarget>, o: ExperimentOptions, output: 'auto' | 'tty' | 'plain' | 'json'): Promise<{ success: boolean }> {
