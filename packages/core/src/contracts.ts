@@ -198,6 +198,12 @@ export interface Platform<Cfg = unknown> {
    * with their expiry, and warns or extends them. It must not fail the run for a warning.
    */
   beforeLongRun?(cfg: Cfg, ctx: PlatformContext, run: LongRun): Promise<void>;
+  /**
+   * Bring back a host that stopped answering (a reboot through the platform's API, then wait for
+   * SSH). The engine asks once per host per run. Resolves undefined when the platform is not set
+   * to (nothing is journaled then).
+   */
+  recoverHost?(cfg: Cfg, ctx: PlatformContext, host: Host, why: string, signal: AbortSignal): Promise<{ ok: boolean; action: string; detail?: string } | undefined>;
 }
 
 export interface LongRun {

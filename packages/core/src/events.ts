@@ -108,6 +108,17 @@ export interface LogEvent extends Base {
   host: string;
   line: string;
 }
+/** A host that became unreachable, brought back by the platform (a reboot through its API) once per run. */
+export interface HostRecoverEvent extends Base {
+  type: 'host-recover';
+  step: string;
+  host: string;
+  /** What the platform did (`rebooted through the CloudLab portal`). */
+  action: string;
+  ok: boolean;
+  detail?: string;
+  durationMs: number;
+}
 /** Where a long action is (bytes sent, hosts done): shown in place, not journaled, not in the host's log. */
 export interface ProgressEvent extends Base {
   type: 'progress';
@@ -138,6 +149,7 @@ export type RunEvent =
   | StepEndEvent
   | LogEvent
   | ProgressEvent
+  | HostRecoverEvent
   | RunEndEvent;
 
 /** Events that go to the journal (everything but `log` and `progress`). */

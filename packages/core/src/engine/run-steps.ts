@@ -68,6 +68,12 @@ export interface RunOptions {
   random?: () => number;
   /** Stream renderers created from an output mode write to. Default process.stdout. */
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * A host that became unreachable (HostUnreachable after its retries): the platform's way to
+   * bring it back (a reboot through its API, then waiting for SSH). Tried once per host per run
+   * (journaled as `host-recover`); when it says ok, the attempt is made once more.
+   */
+  recoverHost?: (host: Host, why: string, signal: AbortSignal) => Promise<{ ok: boolean; action: string; detail?: string } | undefined>;
 }
 
 export interface NormalizedRunOptions {
@@ -246,6 +252,8 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
     }
   };
 
+  /** Hosts the platform was asked to bring back in this run (once each). */
+  const recovered = new Set<string>();
   const runHost = async (step: Step, host: Host, connector: Connector, stepSignal: AbortSignal): Promise<HostStepResult> => {
     const log = new StepLog(dir, host.name, step.name, redactor);
     openLogs.add(log);
@@ -314,7 +322,19 @@ export async function runSteps(steps: Step[], options: RunOptions): Promise<RunR
         error: info,
         ...(retryInMs !== undefined ? { retryInMs } : {}),
       });
-      if (!retry) break;
+      if (!retry) {
+        if (outcome.kind === 'failed' && info.code === 'UNREACHABLE' && options.recoverHost && !recovered.has(host.name) && !stepSignal.aborted) {
+          recovered.add(host.name);
+          const t0r = performance.now();
+          const r = await options.recoverHost(host, info.message, stepSignal).catch((e: unknown) => ({ ok: false, action: 'recovery', detail: (e as Error).message.split('\n')[0] }));
+          if (r === undefined) break; // the platform is not set to recover hosts
+          const recoverMs = Math.round(performance.now() - t0r);
+          log.line(`# ${host.name} was unreachable; ${r.action}: ${r.ok ? 'back' : 'failed'}${r.detail ? ` (${r.detail})` : ''} in ${recoverMs} ms`);
+          emit({ type: 'host-recover', time: nowIso(), step: step.name, host: host.name, action: r.action, ok: r.ok, ...(r.detail ? { detail: r.detail } : {}), durationMs: recoverMs });
+          if (r.ok && !stepSignal.aborted) continue;
+        }
+        break;
+      }
       if (!(await sleep(retryInMs!, stepSignal))) {
         outcome = { kind: 'aborted', error: stepSignal.reason };
         break;

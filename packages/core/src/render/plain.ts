@@ -64,6 +64,8 @@ export function formatPlainEvent(e: RunEvent, logs = true): string | undefined {
       return logs ? e.line.split('\n').map((l) => `[${e.host}] ${e.step}: ${l}`).join('\n') : undefined;
     case 'progress':
       return `[${e.host}] ${e.step}: ${e.text}`;
+    case 'host-recover':
+      return `[${e.host}] ${e.step}: unreachable; ${e.action}: ${e.ok ? 'back' : 'FAILED'}${e.detail ? ` (${e.detail})` : ''} in ${formatDuration(e.durationMs)}${e.ok ? ', trying again' : ''}`;
     case 'step-end': {
       const c = e.counts;
       const parts = (['ok', 'skipped', 'failed', 'aborted', 'not-run'] as const)

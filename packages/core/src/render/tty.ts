@@ -103,6 +103,11 @@ export function createTtyRenderer(opts: TtyRendererOptions = {}): Renderer {
         }
         return;
       }
+      case 'host-recover': {
+        const row = rows.get(e.host);
+        if (row && !row.finished) setTitle(row, `${pad(e.host)}  ${e.step}: unreachable; ${e.action}: ${e.ok ? 'back, trying again' : 'failed'}`);
+        return;
+      }
       case 'progress': {
         const row = rows.get(e.host);
         if (row && !row.finished) setTitle(row, `${pad(e.host)}  ${e.step}: ${e.text}`);

@@ -239,6 +239,7 @@ export async function runPlanned(ctx: PlanContext, planned: PlannedStep[], title
       connector,
       title,
       platform: ctx.platform.name,
+      ...(platform.recoverHost ? { recoverHost: (h: Host, why: string, signal: AbortSignal) => platform.recoverHost!(cfg, pctx, h, why, signal) } : {}),
       concurrency: o.concurrency ?? defaults.concurrency,
       timeoutMs: o.timeoutMs ?? defaults.timeoutMs,
       failurePolicy: parseFailurePolicy(o.failurePolicy ?? defaults.failurePolicy ?? 'fail-fast'),

@@ -14,7 +14,7 @@ import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
 import { prepareSteps } from './steps/index.js';
-import { checkExpiryBefore, provisionExperiment, terminateRecordedExperiment } from './portal/experiment.js';
+import { checkExpiryBefore, provisionExperiment, recoverNode, terminateRecordedExperiment } from './portal/experiment.js';
 import { platformFilesOf } from './paths.js';
 
 /** The `[store]` section as the artifact store (credentials: the standard AWS chain, never the file). */
@@ -66,6 +66,10 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
       return;
     }
     await terminateRecordedExperiment({ ...cfg, experiment: cfg.experiment }, ctx, { yes: ctx.confirmed === true, log: (l) => console.log(l) });
+  },
+  async recoverHost(cfg, ctx, host, _why, signal) {
+    if (!cfg.experiment || cfg.experiment.recover === 'none') return undefined; // [experiment] recover = "reboot" turns it on
+    return recoverNode({ ...cfg, experiment: cfg.experiment }, ctx, host, signal);
   },
   async beforeLongRun(cfg, ctx, run): Promise<void> {
     if (cfg.experiment) await checkExpiryBefore({ ...cfg, experiment: cfg.experiment }, ctx, run);

@@ -1,5 +1,6 @@
 /** prepare: the platform's prepare steps on its hosts (each step checks first and skips what is done). */
 import type { ExecutorContext } from '@nx/devkit';
+import type { Host } from '@labrig/core';
 import { OptionError, createRenderer, parseFailurePolicy, reportError, runSteps } from '@labrig/core';
 import { filterHosts } from '../../common.js';
 import { inventoryOf, openPlatform } from '../../open.js';
@@ -34,6 +35,8 @@ export default async function prepareExecutor(o: PrepareOptions, context: Execut
         hosts,
         connector,
         title: `${p.name}:prepare`,
+        platform: p.name,
+        ...(p.platform.recoverHost ? { recoverHost: (h: Host, why: string, signal: AbortSignal) => p.platform.recoverHost!(p.cfg, p.ctx, h, why, signal) } : {}),
         ...(d.concurrency ? { concurrency: d.concurrency } : {}),
         ...(d.timeoutMs ? { timeoutMs: d.timeoutMs } : {}),
         failurePolicy: parseFailurePolicy(d.failurePolicy ?? 'fail-fast'),

@@ -10,8 +10,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadPlatform, type PlatformInstance } from '@labrig/core';
-import { down, up, type TestbedState } from '@labrig/testbed';
+import { ConfigError, loadPlatform, readJournal, runSteps, type PlatformInstance, type RunEvent } from '@labrig/core';
+import { down, kill, restart, up, type TestbedState } from '@labrig/testbed';
 import { checkPlatformContract } from '@labrig/testkit';
 import type { CloudlabConfig } from '../config.js';
 import { startPortalApi, type PortalApi } from '../testing/portal-api.js';
@@ -31,6 +31,8 @@ let tbDir: string;
 let tb: TestbedState;
 let api: PortalApi;
 const output: string[] = [];
+/** Whether the stand-in's reboot action brings the testbed host back (restarts its sshd). */
+let rebootRestarts = true;
 
 /** A platform folder `name` whose [experiment] is `exp` on the stand-in. */
 function platformFolder(name: string, exp: string, extra: string[] = []): void {
@@ -87,6 +89,9 @@ beforeAll(async () => {
     nodes: tb.hosts.map((h) => ({ client_id: h.name, hostname: h.address, ipv4: h.address })),
     manifest: () => renderManifest(tb.hosts.map((h) => ({ name: h.name, hostname: h.address, port: h.port, user: h.user, clusterAddress: h.address }))),
     readyAfterPolls: 3,
+    onNodeAction: async (a) => {
+      if (a.action === 'reboot' && rebootRestarts) await restart(tb, a.client_id);
+    },
   });
 }, 120_000);
 
@@ -212,6 +217,56 @@ describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
       api.knobs.busy = 0;
     }
     expect(lines.pop()).toMatch(/^! the expiry of experiment labrig-test\/exp-lost could not be read/);
+  });
+
+  it('recover = "reboot": a node that stops answering is rebooted through the API once per run and the step goes on; one that stays down fails saying why', async () => {
+    platformFolder('rec', 'exp-rec', ['recover = "reboot"', 'recoverTimeout = "5s"']);
+    const p = await open('rec');
+    await captured(() => p.platform.provision!(p.cfg, p.ctx));
+    const hosts = await p.platform.inventory(p.cfg, p.ctx);
+    const probe = async () => {
+      const connector = p.platform.createConnector(p.cfg, p.ctx);
+      try {
+        return await runSteps([{ name: 'probe', run: async (c) => void (await c.remote.exec(['true'])) }], {
+          root,
+          hosts,
+          connector,
+          title: 'rec:probe',
+          output: 'json',
+          stdout: { write: () => true } as unknown as NodeJS.WritableStream,
+          recoverHost: (h, why, signal) => p.platform.recoverHost!(p.cfg, p.ctx, h, why, signal),
+        });
+      } finally {
+        await connector.close();
+      }
+    };
+    const reboots = () => api.nodeActions.filter((a) => a.experiment === [...api.experiments.values()].find((e) => e.name === 'exp-rec')!.id);
+    await kill(tb, 'tb-1');
+    const back = await probe();
+    expect(back.ok, JSON.stringify(back.results)).toBe(true);
+    expect(reboots()).toEqual([{ experiment: expect.any(String), client_id: 'tb-1', action: 'reboot' }]);
+    const journal = await readJournal<RunEvent>(back.dir);
+    const rec = journal.filter((e) => e.type === 'host-recover');
+    expect(rec).toEqual([expect.objectContaining({ host: 'tb-1', step: 'probe', ok: true, action: 'rebooted through the CloudLab portal' })]);
+
+    rebootRestarts = false;
+    await kill(tb, 'tb-1');
+    try {
+      const down1 = await probe();
+      expect(down1.ok).toBe(false);
+      expect(down1.results.find((r) => r.host === 'tb-1')).toMatchObject({ status: 'failed', error: { code: 'UNREACHABLE' } });
+      expect(down1.results.find((r) => r.host === 'tb-0')?.status).toBe('ok');
+      // Once per node per run: one more reboot for this run, then it failed, saying why.
+      expect(reboots()).toHaveLength(2);
+      const j = (await readJournal<RunEvent>(down1.dir)).filter((e) => e.type === 'host-recover');
+      expect(j).toEqual([expect.objectContaining({ host: 'tb-1', ok: false, detail: expect.stringMatching(/^not answering over SSH within 5 s/) })]);
+    } finally {
+      rebootRestarts = true;
+      await restart(tb, 'tb-1');
+    }
+    // Without recover (the default), an unreachable node is not touched: no reboot, nothing journaled.
+    const q = await open('lost');
+    expect(await q.platform.recoverHost!(q.cfg, q.ctx, hosts[1]!, 'x', new AbortController().signal)).toBeUndefined();
   });
 
   it('teardown terminates exactly the recorded experiment, only with --yes; twice is fine', async () => {

@@ -12,7 +12,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LongRun, PlatformContext } from '@labrig/core';
+import type { Host, LongRun, PlatformContext } from '@labrig/core';
+import { createSshPool } from '@labrig/platform-kit';
 import { ConfigError, LabrigError, formatMs, parseDuration } from '@labrig/core';
 import type { CloudlabConfig } from '../config.js';
 import { platformFilesOf, resolveFromPlatformDir } from '../paths.js';
@@ -37,6 +38,8 @@ export interface ExperimentConfig {
   pollInterval: string;
   autoExtend: boolean;
   maxExtendHours: number;
+  recover: 'none' | 'reboot' | 'powercycle';
+  recoverTimeout: string;
 }
 
 export interface ExperimentState {
@@ -266,6 +269,45 @@ export async function checkExpiryBefore(cfg: CloudlabConfig & { experiment: Expe
   }
   run.log(`experiment ${name} extended by ${ask} h${r.expiresAt ? ` (expires ${r.expiresAt})` : ''} for ${run.what}${ask < hours ? `; ! still ${hours - ask} h short (maxExtendHours = ${x.maxExtendHours})` : ''}`);
   return 'extended';
+}
+
+/**
+ * Bring back a node that stopped answering: reboot (or power-cycle) it through the Portal API, then
+ * wait until it answers over SSH again (a new connection each try) within recoverTimeout.
+ */
+export async function recoverNode(
+  cfg: CloudlabConfig & { experiment: ExperimentConfig },
+  ctx: PlatformContext,
+  host: Host,
+  signal: AbortSignal,
+  client?: PortalClient,
+): Promise<{ ok: boolean; action: string; detail?: string }> {
+  const x = cfg.experiment;
+  const how = x.recover === 'powercycle' ? 'powercycle' : 'reboot';
+  const action = `${how === 'reboot' ? 'rebooted' : 'power-cycled'} through the CloudLab portal`;
+  const s = readExperimentState(ctx);
+  const id = s?.id ?? PortalClient.experimentId(x.project, x.name);
+  try {
+    await (client ?? portalClientOf(cfg, ctx)).nodeAction(id, host.name, how);
+  } catch (e) {
+    return { ok: false, action, detail: `the portal refused: ${(e as Error).message.split('\n')[0]}` };
+  }
+  const timeoutMs = parseDuration(x.recoverTimeout);
+  const t0 = Date.now();
+  let last = '';
+  while (Date.now() - t0 < timeoutMs && !signal.aborted) {
+    const pool = createSshPool(ctx.root, cfg.ssh);
+    try {
+      const r = await pool.connect(host, AbortSignal.any([signal, AbortSignal.timeout(15_000)]));
+      if ((await r.exec(['true'], { allowFailure: true, signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]) })).exitCode === 0) return { ok: true, action, detail: `answering again after ${humanDuration(Date.now() - t0)}` };
+    } catch (e) {
+      last = (e as Error).message.split('\n')[0]!;
+    } finally {
+      await pool.close();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return { ok: false, action, detail: `not answering over SSH within ${humanDuration(timeoutMs)}${last ? ` (last: ${last})` : ''}` };
 }
 
 /** Forget the state (tests). */

@@ -28,6 +28,8 @@ export interface PortalApiOptions {
   manifest: (nodes: FixtureNode[]) => string;
   /** GETs of a new experiment before it is ready. Default 3. */
   readyAfterPolls?: number;
+  /** What a node action does (a spec restarts the testbed host behind the node). */
+  onNodeAction?: (a: { client_id: string; action: string }) => Promise<void> | void;
 }
 
 export interface FixtureExperiment {
@@ -191,6 +193,7 @@ export async function startPortalApi(o: PortalApiOptions): Promise<PortalApi> {
     if (req.method === 'POST' && m[2] === 'node' && m[3] && m[4]) {
       if (!o.nodes.some((n) => n.client_id === m[3])) return err(404, `No such node ${m[3]}`);
       nodeActions.push({ experiment: e.id, client_id: m[3], action: m[4] });
+      await o.onNodeAction?.({ client_id: m[3], action: m[4] });
       return send(200, {});
     }
     return err(405, 'Method not allowed');
