@@ -204,6 +204,8 @@ export interface Platform<Cfg = unknown> {
    * to (nothing is journaled then).
    */
   recoverHost?(cfg: Cfg, ctx: PlatformContext, host: Host, why: string, signal: AbortSignal): Promise<{ ok: boolean; action: string; detail?: string } | undefined>;
+  /** When the machines expire, as last recorded here (no remote call): shown by experiment-status and the dashboard. */
+  expiry?(cfg: Cfg, ctx: PlatformContext): Promise<{ what: string; expiresAt: string } | undefined>;
 }
 
 export interface LongRun {

@@ -37,6 +37,8 @@ export interface ExperimentDetail extends ExperimentSummary {
    * runs' states come from the coordinator's own journal over SSH (`state`), or `error` says why not.
    */
   coordinator?: { host: string; time: string; state?: CoordinatorStatus['coordinator']; etaMs?: number; error?: string };
+  /** When the platform's machines expire (a CloudLab experiment), as labrig last recorded it. */
+  expiry?: { what: string; expiresAt: string };
 }
 
 /**
@@ -88,6 +90,16 @@ export async function listExperiments(root: string, o: { coordinator?: Coordinat
   );
 }
 
+/** The platform's recorded expiry (Platform.expiry: local state, no remote call). */
+async function expiryOf(root: string, platform: string): Promise<{ what: string; expiresAt: string } | undefined> {
+  try {
+    const p = await loadPlatform(root, platform);
+    return p.platform.expiry ? await p.platform.expiry(p.cfg, p.ctx) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function readExperiment(root: string, name: string, o: { files?: boolean; coordinator?: CoordinatorReader } = {}): Promise<ExperimentDetail | undefined> {
   if (!PLAN_NAME.test(name) || !listPlans(root).includes(name)) return undefined;
   const plan = loadPlan(root, name);
@@ -120,6 +132,7 @@ export async function readExperiment(root: string, name: string, o: { files?: bo
     plots: plan.results.map((r) => ({ name: r.name, title: r.title ?? r.name })),
     rows: rows.map((r) => ({ ...r, files: o.files === false ? [] : filesOf(root, plan.name, r) })),
     ...(handoff && handoff.type === 'coordinator-handoff' ? { coordinator: { host: handoff.host, time: handoff.time, ...remote } } : {}),
+    ...(await expiryOf(root, plan.platform).then((e) => (e ? { expiry: e } : {}))),
   };
 }
 

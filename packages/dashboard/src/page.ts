@@ -62,7 +62,8 @@ const SCRIPT = String.raw`
     if (ms === undefined || ms === null) return '';
     if (ms < 1000) return ms + ' ms';
     if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
-    return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
+    if (ms < 3600000) return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
+    return Math.floor(ms / 3600000) + ' h ' + Math.round((ms % 3600000) / 60000) + ' min';
   }
   function when(iso) { try { return new Date(iso).toLocaleString(); } catch (e) { return iso; } }
   function live(text) { liveEl.textContent = text || ''; }
@@ -196,6 +197,10 @@ const SCRIPT = String.raw`
       head.appendChild(el('h1', { text: x.plan }));
       if (x.description) head.appendChild(el('p', { class: 'meta', text: x.description }));
       head.appendChild(el('p', { class: 'meta', text: 'system ' + x.system + ' · platform ' + x.platform }));
+      if (x.expiry) {
+        var left = Date.parse(x.expiry.expiresAt) - Date.now();
+        head.appendChild(el('p', { class: left < 3600000 ? 'error' : 'meta', id: 'expiry', text: x.expiry.what + ' expires ' + when(x.expiry.expiresAt) + (left > 0 ? ' (in ' + dur(left) + ')' : ' (expired)') }));
+      }
       if (x.coordinator) {
         var co = x.coordinator;
         head.appendChild(el('p', { class: co.error ? 'error' : 'meta', id: 'coordinator', 'data-state': co.state || 'unknown', text: 'handed to the coordinator ' + co.host + ' at ' + when(co.time) + (co.state ? ' · coordinator ' + co.state + (co.etaMs !== undefined ? ', about ' + dur(Math.round(co.etaMs)) + ' left' : '') + ' · runs as its journal has them' : '') + (co.error ? ' · ' + co.error : '') }));

@@ -14,7 +14,7 @@ import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
 import { prepareSteps } from './steps/index.js';
-import { checkExpiryBefore, provisionExperiment, recoverNode, terminateRecordedExperiment } from './portal/experiment.js';
+import { checkExpiryBefore, provisionExperiment, readExperimentState, recoverNode, terminateRecordedExperiment } from './portal/experiment.js';
 import { platformFilesOf } from './paths.js';
 
 /** The `[store]` section as the artifact store (credentials: the standard AWS chain, never the file). */
@@ -70,6 +70,10 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
   async recoverHost(cfg, ctx, host, _why, signal) {
     if (!cfg.experiment || cfg.experiment.recover === 'none') return undefined; // [experiment] recover = "reboot" turns it on
     return recoverNode({ ...cfg, experiment: cfg.experiment }, ctx, host, signal);
+  },
+  async expiry(cfg, ctx) {
+    const s = cfg.experiment ? readExperimentState(ctx) : undefined;
+    return s?.expiresAt && s.phase !== 'terminated' ? { what: `CloudLab experiment ${s.project}/${s.name}`, expiresAt: s.expiresAt } : undefined;
   },
   async beforeLongRun(cfg, ctx, run): Promise<void> {
     if (cfg.experiment) await checkExpiryBefore({ ...cfg, experiment: cfg.experiment }, ctx, run);

@@ -176,6 +176,12 @@ describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
     expect(await captured(() => extendExecutor({ platform: 'lost', hours: 100 }, ctx))).toEqual({ success: true });
     expect(output[0]).toMatch(/^✔ experiment labrig-test\/exp-lost extended by 2 h: expires /);
     expect(output[1]).toContain('the extension by 100 h waits for an administrator');
+    // The expiry as recorded (for experiment-status and the dashboard): the extended one, no portal call.
+    const p = await open('lost');
+    const calls = api.requests.length;
+    const exp = await p.platform.expiry!(p.cfg, p.ctx);
+    expect(exp).toEqual({ what: 'CloudLab experiment labrig-test/exp-lost', expiresAt: [...api.experiments.values()].find((e) => e.name === 'exp-lost')!.expires_at });
+    expect(api.requests.length).toBe(calls);
     // Bad options and a platform without [experiment]: errors naming them, nothing asked of the portal.
     const before = api.requests.length;
     const errors: string[] = [];

@@ -4,12 +4,22 @@
  * (its runs done / failed / in flight, an ETA, and whether the coordinator is alive).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { reportError, stringifyRedacted } from '@labrig/core';
+import { loadPlatform, reportError, stringifyRedacted } from '@labrig/core';
 import { coordinatorStatus, formatCoordinatorStatus, formatStatus, loadPlan, planRows } from '@labrig/experiments';
 import { openSystem } from '../../context.js';
 import { coordinatorOfPlan, findCoordinatorHost } from '../../coordinator.js';
 import { projectRootOf } from '../shared.js';
 import { planRefOf, type ExperimentOptions } from '../experiment/options.js';
+
+/** When the platform's machines expire (a CloudLab experiment), from what labrig recorded: one line. */
+async function printExpiry(root: string, platform: string, output: string | undefined): Promise<void> {
+  if (output === 'json') return;
+  const p = await loadPlatform(root, platform).catch(() => undefined);
+  const e = p?.platform.expiry ? await p.platform.expiry(p.cfg, p.ctx).catch(() => undefined) : undefined;
+  if (!e) return;
+  const left = Date.parse(e.expiresAt) - Date.now();
+  console.log(`${e.what} expires ${e.expiresAt} (${left > 0 ? `in ${Math.floor(left / 3600_000)} h ${Math.round((left % 3600_000) / 60_000)} min` : 'expired'})`);
+}
 
 export default async function experimentStatusExecutor(o: ExperimentOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   let close: (() => Promise<void>) | undefined;
@@ -17,6 +27,7 @@ export default async function experimentStatusExecutor(o: ExperimentOptions, con
     const projectRoot = projectRootOf(context);
     const plan = loadPlan(context.root, planRefOf(context.root, projectRoot, o.plan));
     const coordinator = await coordinatorOfPlan(context.root, plan, o.coordinator);
+    await printExpiry(context.root, plan.platform, o.output);
     if (coordinator === undefined) {
       const { rows } = await planRows(context.root, plan);
       if (o.output === 'json') console.log(stringifyRedacted({ plan: plan.name, runs: rows }));
