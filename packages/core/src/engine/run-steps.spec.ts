@@ -36,6 +36,44 @@ const statuses = (r: RunResult, step: string) =>
   Object.fromEntries(r.results.filter((x) => x.step === step).map((x) => [x.host, x.status]));
 
 describe('runSteps', () => {
+  it('an unreachable host is given to the platform to bring back once per run; back, the attempt runs again', async () => {
+    const { base } = setup(3);
+    let down = new Set(['tb-1', 'tb-2']);
+    const asked: string[] = [];
+    const step = (name: string): Step => ({
+      name,
+      run: async ({ host }) => {
+        if (down.has(host.name)) throw new HostUnreachable(host.name, host.address, 'connection refused');
+      },
+    });
+    const r = await runSteps([step('a'), step('b')], {
+      ...base,
+      failurePolicy: 'continue',
+      recoverHost: async (h, why) => {
+        asked.push(`${h.name}: ${why}`);
+        if (h.name === 'tb-1') down = new Set([...down].filter((x) => x !== 'tb-1'));
+        return h.name === 'tb-1' ? { ok: true, action: 'rebooted', detail: 'back after 1 s' } : { ok: false, action: 'rebooted', detail: 'still down' };
+      },
+    });
+    expect(statuses(r, 'a')).toEqual({ 'tb-0': 'ok', 'tb-1': 'ok', 'tb-2': 'failed' });
+    expect(result(r, 'tb-1', 'a').attempts).toBe(2);
+    expect(asked).toEqual(['tb-1: tb-1 (127.0.0.1) is unreachable: connection refused', 'tb-2: tb-2 (127.0.0.1) is unreachable: connection refused']);
+    const journal = await readJournal<RunEvent>(r.dir);
+    expect(journal.filter((e) => e.type === 'host-recover').map((e) => e.type === 'host-recover' && `${e.host} ${e.ok} ${e.detail}`)).toEqual(['tb-1 true back after 1 s', 'tb-2 false still down']);
+    // Down again in a later step of the same run: not asked again.
+    down = new Set(['tb-1']);
+    const again = await runSteps([step('c'), step('d')], {
+      ...base,
+      failurePolicy: 'continue',
+      recoverHost: async (h) => (asked.push(h.name), { ok: false, action: 'rebooted' }),
+    });
+    expect(asked.slice(2)).toEqual(['tb-1']);
+    expect(statuses(again, 'c')['tb-1']).toBe('failed');
+    // A platform not set to recover: nothing journaled.
+    const none = await runSteps([step('e')], { ...base, failurePolicy: 'continue', recoverHost: async () => undefined });
+    expect((await readJournal<RunEvent>(none.dir)).some((e) => e.type === 'host-recover')).toBe(false);
+  });
+
   it('respects bounded concurrency', async () => {
     const { base } = setup(12);
     let inFlight = 0;
