@@ -36,7 +36,8 @@ describe('nx g @labrig/core:system', { timeout: 240_000 }, () => {
     const show = await gw.nx(['show', 'project', 'kvtoy', '--json']);
     expect(show.exitCode, show.all).toBe(0);
     const project = JSON.parse(show.stdout) as { tags: string[]; targets: Record<string, { dependsOn?: unknown[] }> };
-    expect(Object.keys(project.targets).sort()).toEqual(['deploy', 'setup', 'status', 'stop']);
+    // Its declared targets, and the dashboard every system project gets.
+    expect(Object.keys(project.targets).sort()).toEqual(['dashboard', 'deploy', 'setup', 'status', 'stop']);
     expect(project.tags).toContain('system:kvtoy');
     expect(project.targets['deploy']!.dependsOn).toEqual([{ target: 'setup', params: 'forward' }]);
     // A second run of the generator refuses to overwrite.
