@@ -1,7 +1,8 @@
 /**
  * The cloudlab platform passes the labrig Platform contract checks (@labrig/testkit) on real
  * testbed sshd hosts (127.0.67.x:2367) listed in an experiment manifest, as the other specs use them.
- * CloudLab has no teardown (labrig releases nothing there), so the kit runs provision twice but no teardown.
+ * Without [experiment] (made by hand on the portal), teardown releases nothing and says so: it runs twice too.
+ * With [experiment], src/portal/experiment.spec.ts runs the contract against the Portal API stand-in.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ it('passes the Platform contract: provision twice, inventory, every host answers
     'inventory: well-formed hosts, unchanged when asked twice',
     'every host answers a command through the connector',
     'a host that does not answer is a typed error (HostUnreachable)',
+    'teardown runs twice',
   ]);
   expect(results.filter((r) => !r.ok)).toEqual([]);
   console.log(results.map((r) => `${r.name}: ${r.ms} ms`).join('\n'));
