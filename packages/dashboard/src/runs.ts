@@ -6,6 +6,7 @@
 import { existsSync, openSync, readSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE, runsDir, stepLogPath, type HostStepStatus, type RunEvent } from '@labrig/core';
+import { parseJsonLines } from '@labrig/experiments';
 
 /** A run id as the engine makes them (createRunId): nothing else is a run folder. */
 export const RUN_ID = /^[0-9]{8}-[0-9]{6}\.[0-9]{3}-[0-9a-f]{4}$/;
@@ -41,26 +42,11 @@ export function runDir(root: string, id: string): string {
   return join(runsDir(root), id);
 }
 
-/** Every event of a run's journal (a line still being written is left for later). */
+/** Every event of a run's journal (a line torn or still being written is skipped). */
 export function readRunEvents(root: string, id: string): RunEvent[] {
   const file = join(runDir(root, id), JOURNAL_FILE);
   if (!existsSync(file)) return [];
-  return parseLines(readFileSync(file, 'utf8')).events;
-}
-
-/** Complete JSON lines of `text`, and how many bytes they span. */
-export function parseLines(text: string): { events: RunEvent[]; used: number } {
-  const end = text.lastIndexOf('\n') + 1;
-  const events: RunEvent[] = [];
-  for (const line of text.slice(0, end).split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      events.push(JSON.parse(line) as RunEvent);
-    } catch {
-      /* a torn line of a killed run: skipped */
-    }
-  }
-  return { events, used: Buffer.byteLength(text.slice(0, end)) };
+  return parseJsonLines<RunEvent>(readFileSync(file, 'utf8'));
 }
 
 /** The run folders, newest first (ids sort by time). */

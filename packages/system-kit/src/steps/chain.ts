@@ -216,7 +216,8 @@ async function runChain(c: ChainCopy, feeder: Remote | undefined, chain: Remote[
   return { results };
 }
 
-function errorText(e: unknown): string {
+/** The first line of an error's message (chain and distribute report hosts' errors with it). */
+export function errorText(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 }
 

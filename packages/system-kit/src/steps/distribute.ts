@@ -13,7 +13,7 @@ import { Aborted, LabrigError } from '@labrig/core';
 import { setMaxListeners } from 'node:events';
 import { ensureDeployKey, knownHostsFor } from '@labrig/ssh';
 import type { PlannedStep } from './plan.js';
-import { sendChain, type ChainHostResult, type ChainProgress } from './chain.js';
+import { errorText, sendChain, type ChainHostResult, type ChainProgress } from './chain.js';
 
 /** How a platform sends artifacts out (`[artifacts] distribute` in its file). */
 export type DistributeMode = 'auto' | 'chain' | 'ssh';
@@ -177,7 +177,7 @@ async function runChain(
   conns.forEach((x, i) => {
     const h = a.hosts[i]!;
     if (x.status === 'fulfilled') connected.push(x.value);
-    else results.set(h.name, { host: h.name, status: 'failed', error: firstLine(x.reason) });
+    else results.set(h.name, { host: h.name, status: 'failed', error: errorText(x.reason) });
   });
   const known = knownHostsFor(
     connected.map((r) => r.host),
@@ -222,6 +222,3 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-}

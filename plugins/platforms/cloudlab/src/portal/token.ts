@@ -4,7 +4,7 @@
  * not be readable by other users: labrig refuses one that is, naming the file and the fix.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { resolveFromRoot } from '@labrig/platform-kit';
 import { ConfigError, addSecret } from '@labrig/core';
 import type { TokenSource } from './client.js';
 
@@ -26,7 +26,7 @@ export function readPortalToken(root: string, c: TokenConfig, file: string): { t
     if (!c.tokenFile) throw new ConfigError(file, 'experiment.tokenEnv', `$${c.tokenEnv} is not set (or empty)`, { hint: `Export the Portal API token from the portal as ${c.tokenEnv}, or set experiment.tokenFile to a file holding it (mode 600).` });
   }
   if (!c.tokenFile) throw new ConfigError(file, 'experiment', 'no token source: set tokenEnv or tokenFile', { hint: 'Portal API tokens are downloaded from the CloudLab portal; name the environment variable (tokenEnv) or the file (tokenFile) that holds yours.' });
-  const path = c.tokenFile.startsWith('~/') ? join(process.env['HOME'] ?? '', c.tokenFile.slice(2)) : isAbsolute(c.tokenFile) ? c.tokenFile : join(root, c.tokenFile);
+  const path = resolveFromRoot(root, c.tokenFile);
   if (!existsSync(path)) throw new ConfigError(file, 'experiment.tokenFile', `${c.tokenFile} does not exist`, { hint: 'Save the token downloaded from the portal there (chmod 600), or point tokenFile at it.' });
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) throw new ConfigError(file, 'experiment.tokenFile', `${c.tokenFile} is readable by others (mode ${mode.toString(8).padStart(3, '0')})`, { hint: `chmod 600 ${c.tokenFile}: the token acts as you on the portal.` });
