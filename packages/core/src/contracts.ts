@@ -206,6 +206,48 @@ export interface Platform<Cfg = unknown> {
   recoverHost?(cfg: Cfg, ctx: PlatformContext, host: Host, why: string, signal: AbortSignal): Promise<{ ok: boolean; action: string; detail?: string } | undefined>;
   /** When the machines expire, as last recorded here (no remote call): shown by experiment-status and the dashboard. */
   expiry?(cfg: Cfg, ctx: PlatformContext): Promise<{ what: string; expiresAt: string } | undefined>;
+  /**
+   * What a host that runs a long run without this machine (a sweep's coordinator) needs to watch
+   * the machines' expiry, and to extend them by itself when the platform is set to: read now (the
+   * platform may ask its API). Undefined: nothing expires.
+   */
+  expiryHandOff?(cfg: Cfg, ctx: PlatformContext, run: LongRun): Promise<ExpiryHandOff | undefined>;
+}
+
+/** The machines' expiry as handed to a coordinator (Platform.expiryHandOff). */
+export interface ExpiryHandOff {
+  /** What expires, for messages (`CloudLab experiment labrig-test/demo`). */
+  what: string;
+  /** When (ISO 8601). */
+  expiresAt: string;
+  /** Kept free between the run's estimated end and the expiry. */
+  marginMs: number;
+  /** The command that extends it from this machine (named in warnings). */
+  extendCommand: string;
+  /** How often the host reads the expiry again (when it can: `extend.statusUrl`), so a change made elsewhere is seen. */
+  refreshMs?: number;
+  /** How the host extends it by itself; absent: it warns only. */
+  extend?: ExtendRequest;
+}
+
+/**
+ * One HTTP request that extends the machines by `{{hours}}` hours (the placeholder in `url` or
+ * `body`). Its JSON answer carries the new expiry at `expiresAtField`; an answer without a later
+ * one (or 202) means the extension waits for someone (an administrator).
+ */
+export interface ExtendRequest {
+  method: 'PUT' | 'POST' | 'PATCH';
+  url: string;
+  /** Plain headers (content type). */
+  headers: Record<string, string>;
+  body?: string;
+  /** Headers whose values are secrets (a token): they reach the host in the environment of the shell that starts it, never in a file. */
+  secretHeaders: Record<string, string>;
+  expiresAtField: string;
+  /** Read (GET, the same secret headers) before extending: its JSON's `expiresAtField` is the expiry now, so one moved elsewhere (by hand, or by this machine) is not extended again. */
+  statusUrl?: string;
+  /** Hours at most, in all, the host may add. */
+  maxHours: number;
 }
 
 export interface LongRun {
@@ -216,6 +258,10 @@ export interface LongRun {
   /** Whether the estimate is an upper bound (no run has finished yet: the plan's timeout per run). */
   upperBound: boolean;
   log: (line: string) => void;
+  /** Checked again while the run goes on: say only what needs attention (no "fine" line). */
+  during?: boolean;
+  /** Hours the platform has extended the machines by for this run so far (it adds to it): a bound on extensions spans the whole run. */
+  extendedHours?: { value: number };
 }
 
 export interface RunDefaults {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Connector, Host, PlatformInstance } from '@labrig/core';
 import { loadPlatform } from '@labrig/core';
-import { coordinatorStatus, listPlans, loadPlan, planDir, planRows, plotSpecs, readPlanEvents, renderSvg, type CoordinatorStatus, type Plan, type RunRow } from '@labrig/experiments';
+import { coordinatorStatus, expiryLine, listPlans, loadPlan, planDir, planRows, plotSpecs, readPlanEvents, renderSvg, type CoordinatorStatus, type Plan, type RunRow } from '@labrig/experiments';
 
 export interface ExperimentSummary {
   plan: string;
@@ -38,7 +38,7 @@ export interface ExperimentDetail extends ExperimentSummary {
    */
   coordinator?: { host: string; time: string; state?: CoordinatorStatus['coordinator']; etaMs?: number; error?: string };
   /** When the platform's machines expire (a CloudLab experiment), as labrig last recorded it. */
-  expiry?: { what: string; expiresAt: string };
+  expiry?: { what: string; expiresAt: string; /** What the coordinator last did about it (it watches it while it runs the sweep). */ last?: string };
 }
 
 /**
@@ -107,15 +107,19 @@ export async function readExperiment(root: string, name: string, o: { files?: bo
   let { rows } = await planRows(root, plan, events);
   const handoff = [...events].reverse().find((e) => e.type === 'coordinator-handoff');
   let remote: { state?: CoordinatorStatus['coordinator']; etaMs?: number; error?: string } = {};
+  let expiry: ExperimentDetail['expiry'];
   if (handoff && handoff.type === 'coordinator-handoff' && o.coordinator) {
     try {
       const st = await o.coordinator.status(plan, handoff.host);
       rows = st.rows;
       remote = { state: st.coordinator, ...(st.etaMs !== undefined ? { etaMs: st.etaMs } : {}) };
+      // The coordinator's view of the expiry is newer than this machine's (it may have extended it).
+      if (st.expiry) expiry = { what: st.expiry.what, expiresAt: st.expiry.expiresAt, ...(st.expiry.action !== 'watching' ? { last: expiryLine(st.expiry) } : {}) };
     } catch (e) {
       remote = { error: `the coordinator's state could not be read (${(e as Error).message.split('\n')[0]}): showing this machine's store` };
     }
   }
+  expiry ??= await expiryOf(root, plan.platform);
   const params = [...new Set(plan.runs.flatMap((r) => Object.keys(r.params)))];
   const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
   return {
@@ -132,7 +136,7 @@ export async function readExperiment(root: string, name: string, o: { files?: bo
     plots: plan.results.map((r) => ({ name: r.name, title: r.title ?? r.name })),
     rows: rows.map((r) => ({ ...r, files: o.files === false ? [] : filesOf(root, plan.name, r) })),
     ...(handoff && handoff.type === 'coordinator-handoff' ? { coordinator: { host: handoff.host, time: handoff.time, ...remote } } : {}),
-    ...(await expiryOf(root, plan.platform).then((e) => (e ? { expiry: e } : {}))),
+    ...(expiry ? { expiry } : {}),
   };
 }
 

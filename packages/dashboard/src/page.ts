@@ -199,7 +199,7 @@ const SCRIPT = String.raw`
       head.appendChild(el('p', { class: 'meta', text: 'system ' + x.system + ' · platform ' + x.platform }));
       if (x.expiry) {
         var left = Date.parse(x.expiry.expiresAt) - Date.now();
-        head.appendChild(el('p', { class: left < 3600000 ? 'error' : 'meta', id: 'expiry', text: x.expiry.what + ' expires ' + when(x.expiry.expiresAt) + (left > 0 ? ' (in ' + dur(left) + ')' : ' (expired)') }));
+        head.appendChild(el('p', { class: left < 3600000 ? 'error' : 'meta', id: 'expiry', text: x.expiry.what + ' expires ' + when(x.expiry.expiresAt) + (left > 0 ? ' (in ' + dur(left) + ')' : ' (expired)') + (x.expiry.last ? ' · coordinator: ' + x.expiry.last : '') }));
       }
       if (x.coordinator) {
         var co = x.coordinator;

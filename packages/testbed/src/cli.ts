@@ -2,7 +2,7 @@
  * tools/testbed: bring the local testbed up or down, show its status and inventory, inject faults.
  *
  *   tools/testbed up --hosts N [--login --behind K [--uplink RATE]] [--s3] [--registry] [--slurm]
- *                    [--dir D] [--address-base A] [--port P]
+ *                    [--shared-user] [--dir D] [--address-base A] [--port P]
  *   tools/testbed down [--dir D]
  *   tools/testbed status [--dir D] [--json]
  *   tools/testbed hosts [--dir D] [--json]
@@ -26,6 +26,8 @@ commands:
      [--address-base A] [--port P]      start (or reshape) the testbed; idempotent
      [--uplink RATE]                    rate-limit the link into the login host's namespace
                                         (e.g. 20mbit: a laptop's uplink; hosts behind talk at full speed)
+     [--shared-user]                    every host logs in as one user name (as on CloudLab),
+                                        each host with its own clean home
   down                                  stop everything up started, remove its users
   status [--json]                       per host: sshd alive? port answers? plus services
   hosts [--json]                        the inventory (name, address, port, user, key)
@@ -69,7 +71,7 @@ function summary(state: TestbedState): string {
     `  ssh config: ssh -F ${state.sshConfigFile} tb-0`,
   ];
   const first = state.hosts[0];
-  if (first) lines.push(`  first:      ${first.user}@${first.address} -p ${first.port}`);
+  if (first) lines.push(`  first:      ${first.user}@${first.address} -p ${first.port}${first.homeMount ? ' (the user of every host; each host has its own home)' : ''}`);
   if (state.s3) lines.push(`  s3:         ${state.s3.endpoint} (buckets: ${state.s3.buckets.join(', ') || 'none'})`);
   if (state.registry) lines.push(`  registry:   ${state.registry.url}`);
   if (state.slurm) lines.push(`  slurm:      cluster ${state.slurm.clusterName}, login ${state.slurm.loginHost}, SLURM_CONF=${state.slurm.confFile}`);
@@ -99,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
         s3: { type: 'boolean' },
         registry: { type: 'boolean' },
         slurm: { type: 'boolean' },
+        'shared-user': { type: 'boolean' },
         'address-base': { type: 'string' },
         port: { type: 'string' },
         json: { type: 'boolean' },
@@ -133,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
           s3: values.s3 ?? false,
           registry: values.registry ?? false,
           slurm: values.slurm ?? false,
+          sharedUser: values['shared-user'] ?? false,
           ...(values['address-base'] !== undefined ? { addressBase: values['address-base'] } : {}),
           ...(port !== undefined ? { port } : {}),
         },

@@ -1,6 +1,6 @@
 /** `down`: stop exactly what `up` started (by pid file), remove its users, its namespace and the state. */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { withLock } from './lock.js';
 import path from 'node:path';
 import { removeNetns } from './netns.js';
@@ -40,6 +40,11 @@ async function downLocked(abs: string): Promise<DownResult> {
   if (state.netns) await removeNetns(state.netns);
   for (const h of hosts) {
     await rm(h.home, { recursive: true, force: true });
+    // Hosts sharing a user: its passwd home (the mount point inside each host's mount namespace).
+    if (h.homeMount) {
+      await rm(h.homeMount, { recursive: true, force: true });
+      await rmdir(path.dirname(h.homeMount)).catch(() => undefined); // <dir>/users, when empty
+    }
   }
   await rm(sshConfigPath(abs), { force: true });
   await rm(knownHostsPath(abs), { force: true });

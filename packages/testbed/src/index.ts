@@ -1,7 +1,8 @@
 /**
- * @labrig/testbed: real sshd hosts on loopback (one unix user, host key, pid file and log each),
- * an optional login host with hosts reachable only through it (a network namespace), the
- * services (S3, OCI registry, Slurm), and fault injection.
+ * @labrig/testbed: real sshd hosts on loopback (one unix user, host key, pid file and log each;
+ * with `sharedUser`, one user name on every host, each host with its own home), an optional login
+ * host with hosts reachable only through it (a network namespace), the services (S3, OCI
+ * registry, Slurm), and fault injection.
  */
 export type {
   TestbedHost,

@@ -22,6 +22,11 @@ export function userName(id: string, index: number): string {
   return index < 0 ? `tb${id}login` : `tb${id}h${index}`;
 }
 
+/** The one unix user of every host when they share a user (`sharedUser`). At most 32 chars. */
+export function sharedUserName(id: string): string {
+  return `tb${id}user`;
+}
+
 export function netnsName(id: string): string {
   return `labrig-tb-${id}`;
 }

@@ -47,6 +47,8 @@ function quote(value: string): string {
 export function renderConfig(host: TestbedHost, authorizedKeysFile: string): string {
   return [
     `# labrig testbed host ${host.name}${host.netns ? ` (network namespace ${host.netns})` : ''}; written by up, do not edit`,
+    // A change of home layout changes the file, so `up` restarts the sshd in the right mount namespace.
+    ...(host.homeMount ? [`# own mount namespace: ${host.home} bind-mounted over ${host.homeMount}, the home of ${host.user}`] : []),
     `ListenAddress ${host.address}:${host.port}`,
     `HostKey ${quote(hostFiles(host).hostKeyFile)}`,
     `PidFile ${quote(host.pidFile)}`,
@@ -109,6 +111,20 @@ async function logTail(file: string, lines = 5): Promise<string> {
 }
 
 /**
+ * The command that starts the host's sshd: in its network namespace when it has one, and, when
+ * hosts share a user (`homeMount`), in a new mount namespace (private: nothing propagates back)
+ * where the host's own home is bind-mounted over the user's home first. The daemon, the
+ * per-connection sshds and the sessions all inherit that mount namespace; a restart makes a new one.
+ */
+export function sshdArgv(host: TestbedHost): string[] {
+  let argv = [SSHD, '-f', hostFiles(host).configFile, '-E', host.logFile];
+  if (host.homeMount) {
+    argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'sh', host.home, host.homeMount, ...argv];
+  }
+  return host.netns ? ['ip', 'netns', 'exec', host.netns, ...argv] : argv;
+}
+
+/**
  * Starts the host's sshd (daemonized) and waits until its pid file names a live process and
  * its port accepts TCP. Returns the pid.
  */
@@ -116,8 +132,7 @@ export async function startSshd(host: TestbedHost, timeoutMs = 20_000): Promise<
   if (!existsSync(PRIVSEP_DIR)) await mkdir(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   await rm(host.pidFile, { force: true });
   const logSizeBefore = (await readFile(host.logFile, 'utf8').catch(() => '')).length;
-  const argv = [SSHD, '-f', hostFiles(host).configFile, '-E', host.logFile];
-  const [cmd, ...args] = host.netns ? ['ip', 'netns', 'exec', host.netns, ...argv] : argv;
+  const [cmd, ...args] = sshdArgv(host);
   try {
     await execa(cmd as string, args, { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', timeout: timeoutMs });
   } catch (err) {

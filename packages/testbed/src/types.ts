@@ -10,9 +10,17 @@ export interface TestbedHost {
   address: string;
   /** sshd port on that address. */
   port: number;
-  /** Unix user of this host (own home directory, `*` password field, no shell rc noise). */
+  /** Unix user of this host (own home directory, `*` password field, no shell rc noise); the same
+   * name on every host when `up` was given `sharedUser`. */
   user: string;
+  /** The host's home folder on this machine's filesystem (what the user sees as `~` on this host). */
   home: string;
+  /**
+   * Set when the hosts share one unix user (`sharedUser`): that user's home as /etc/passwd names it.
+   * The host's sshd runs in its own mount namespace where `home` is bind-mounted over this path, so
+   * each host keeps its own clean home under the one user name.
+   */
+  homeMount?: string;
   /** Private key (ed25519) that logs in as `user` on this host. */
   identityFile: string;
   /** The sshd's pid file and log file (LogLevel VERBOSE: one "Accepted publickey" line per connection). */
@@ -122,4 +130,11 @@ export interface UpOptions {
    * Default: none ('').
    */
   uplink?: string;
+  /**
+   * Every host (the login host included) logs in as ONE unix user name, as on CloudLab where every
+   * project member has a login under the same name on every node; each host still has its own clean
+   * home (`home`, bind-mounted over the user's home in the host's own mount namespace:
+   * `TestbedHost.homeMount`). Default false: a user per host.
+   */
+  sharedUser?: boolean;
 }

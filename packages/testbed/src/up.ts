@@ -11,6 +11,7 @@ import {
   checkAddressBase,
   hostAddress,
   hostName,
+  sharedUserName,
   testbedId,
   userName,
 } from './naming.js';
@@ -22,7 +23,7 @@ import { knownHostsPath, sshConfigPath, writeSshFiles } from './sshconfig.js';
 import { hostFiles, sshdPid, startSshd, stopSshd, writeConfig } from './sshd.js';
 import { allHosts, readState, saveState } from './state.js';
 import type { TestbedHost, TestbedNetns, TestbedState, UpOptions } from './types.js';
-import { ensureUser, removeUser } from './users.js';
+import { ensureHome, ensureUser, killProcessesOfHome, lookupUser, removeUser } from './users.js';
 
 export type NormalizedOptions = TestbedState['options'];
 
@@ -76,6 +77,7 @@ export function normalizeOptions(opts: UpOptions): NormalizedOptions {
     addressBase,
     port,
     uplink,
+    sharedUser: opts.sharedUser ?? false,
   };
 }
 
@@ -95,6 +97,11 @@ async function checkTraversable(dir: string): Promise<void> {
   }
 }
 
+/** The passwd home of the shared user (`sharedUser`): each host's own home is bind-mounted over it. */
+function sharedHome(dir: string, id: string): string {
+  return path.join(dir, 'users', sharedUserName(id));
+}
+
 function hostRecord(dir: string, id: string, o: NormalizedOptions, index: number, ns?: TestbedNetns): TestbedHost {
   const name = index < 0 ? LOGIN_HOST_NAME : hostName(index);
   const hdir = path.join(dir, 'hosts', name);
@@ -103,8 +110,9 @@ function hostRecord(dir: string, id: string, o: NormalizedOptions, index: number
     name,
     address: index < 0 ? (ns?.nsAddress ?? '') : hostAddress(o.addressBase, index),
     port: o.port,
-    user: userName(id, index),
+    user: o.sharedUser ? sharedUserName(id) : userName(id, index),
     home: path.join(hdir, 'home'),
+    ...(o.sharedUser ? { homeMount: sharedHome(dir, id) } : {}),
     identityFile: path.join(dir, 'id_ed25519'),
     pidFile: path.join(hdir, 'sshd.pid'),
     logFile: path.join(hdir, 'sshd.log'),
@@ -120,12 +128,19 @@ function hostRecord(dir: string, id: string, o: NormalizedOptions, index: number
   return host;
 }
 
-/** Stops a host's sshd, removes its user and home. */
+/**
+ * Stops a host's sshd, removes its home and its user — a user that other hosts of the state share
+ * stays (only this host's processes of it are killed).
+ */
 export async function removeHost(state: TestbedState, host: TestbedHost): Promise<void> {
   await stopSshd(host);
-  if (state.users.includes(host.user)) {
+  const shared = allHosts(state).some((h) => h.name !== host.name && h.user === host.user);
+  if (shared) {
+    if (host.homeMount) await killProcessesOfHome(host.user, host.home, host.homeMount);
+  } else if (state.users.includes(host.user)) {
     await removeUser(host.user);
     state.users = state.users.filter((u) => u !== host.user);
+    if (host.homeMount) await rm(host.homeMount, { recursive: true, force: true });
   }
   await rm(host.home, { recursive: true, force: true });
   await rm(host.pidFile, { force: true });
@@ -192,10 +207,31 @@ async function upLocked(o: NormalizedOptions, dir: string, hooks: UpHooks): Prom
       if (state.login?.name === h.name) delete state.login;
     }
 
+    // Users no host uses any more (`sharedUser` turned on or off): removed with their processes;
+    // a host whose user changed starts with a clean home.
+    const wantedUsers = new Set(wanted.map((h) => h.user));
+    for (const user of state.users.filter((u) => !wantedUsers.has(u))) {
+      await removeUser(user);
+      state.users = state.users.filter((u) => u !== user);
+      for (const h of oldByName.values()) if (h.user === user && h.homeMount) await rm(h.homeMount, { recursive: true, force: true });
+    }
+    for (const h of wanted) {
+      const before = oldByName.get(h.name);
+      if (before && before.user !== h.user) await rm(h.home, { recursive: true, force: true });
+    }
+
     // Users: one at a time (useradd locks /etc/passwd).
     // An existing user whose home is ours is a leftover of this same testbed: adopted, so `down` removes it.
+    // Hosts sharing a user: the user once (its passwd home is the mount point), then each host's own home.
+    const ensured = new Set<string>();
     for (const h of wanted) {
-      await ensureUser(h.user, h.home);
+      if (!ensured.has(h.user)) await ensureUser(h.user, h.homeMount ?? h.home);
+      ensured.add(h.user);
+      if (h.homeMount) {
+        const entry = await lookupUser(h.user);
+        if (!entry) throw new TestbedError('USER', `user ${h.user} missing from /etc/passwd after useradd`);
+        await ensureHome(h.home, entry);
+      }
       if (!state.users.includes(h.user)) state.users.push(h.user);
     }
     state.hosts = wanted.filter((h) => (h.index ?? 0) >= 0);

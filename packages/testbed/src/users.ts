@@ -1,5 +1,5 @@
 /** Unix users of the hosts: created with useradd (`*` password field, /bin/sh, clean home), removed with userdel. */
-import { chmod, chown, mkdir, readFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { TestbedError, describeError } from './errors.js';
@@ -50,10 +50,39 @@ export async function ensureUser(name: string, home: string): Promise<boolean> {
   }
   const entry = await lookupUser(name);
   if (!entry) throw new TestbedError('USER', `user ${name} missing from /etc/passwd after useradd`);
+  await ensureHome(home, entry);
+  return !existing;
+}
+
+/** Makes sure folder `home` exists, owned by the user, mode 0755 (a host's own home when hosts share a user). */
+export async function ensureHome(home: string, entry: PasswdEntry): Promise<void> {
   await mkdir(home, { recursive: true });
   await chown(home, entry.uid, entry.gid);
   await chmod(home, 0o755);
-  return !existing;
+}
+
+/**
+ * Kills the user's processes that see folder `home` at `mountPoint` (those of one host when hosts
+ * share a user: `TestbedHost.homeMount`), e.g. a process a deploy left running in the background,
+ * which is outside the host's sshd process tree. Other hosts' processes of the same user stay.
+ */
+export async function killProcessesOfHome(name: string, home: string, mountPoint: string): Promise<void> {
+  const entry = await lookupUser(name);
+  if (!entry || entry.uid === 0) return;
+  let target: { dev: number; ino: number };
+  try {
+    target = await stat(home);
+  } catch {
+    return;
+  }
+  const pids: number[] = [];
+  for (const pid of await processesOfUid(entry.uid)) {
+    // /proc/<pid>/root walks the process's own mount namespace: there, mountPoint is its host's home.
+    const seen = await stat(`/proc/${pid}/root${mountPoint}`).catch(() => undefined);
+    if (seen && seen.dev === target.dev && seen.ino === target.ino) pids.push(pid);
+  }
+  for (const p of pids) signal(p, 'SIGKILL');
+  await waitForExit(pids, 5000);
 }
 
 /** Kills the user's processes (by uid) and removes the user; nothing when it does not exist. */

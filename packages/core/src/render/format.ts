@@ -11,6 +11,15 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
+/** A span of minutes to days, for expiries and estimates: `40 s`, `45 min`, `3 h 10 min`, `2 d 4 h`. */
+export function formatLongDuration(ms: number): string {
+  const min = Math.round(ms / 60_000);
+  if (min < 1) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  const h = Math.floor(min / 60);
+  if (h >= 48) return `${Math.floor(h / 24)} d${h % 24 ? ` ${h % 24} h` : ''}`;
+  return h ? `${h} h${min % 60 ? ` ${min % 60} min` : ''}` : `${min} min`;
+}
+
 /** What a host × step cell says: `ok`, `skipped`, `FAILED (exit 7)`, `TIMEOUT`, `UNREACHABLE`, `aborted`, `-`. */
 export function statusLabel(r: {
   status: HostStepStatus;

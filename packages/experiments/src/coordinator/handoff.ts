@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Host, Remote } from '@labrig/core';
-import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, listNames, quoteArg } from '@labrig/core';
+import type { ExpiryHandOff, Host, Remote } from '@labrig/core';
+import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, formatLongDuration, listNames, quoteArg } from '@labrig/core';
 import { authorizeDeployKey, ensureDeployKey, knownHostsFor, placeDeployKey, remoteDeployKeyFile } from '@labrig/ssh';
 
 export { knownHostsFor } from '@labrig/ssh';
@@ -19,9 +19,10 @@ import type { CoordinatorSettings, Plan } from '../plan/load.js';
 import { foldEvents, openPlanJournal, readPlanEvents, type PlanEvent } from '../store/run-store.js';
 import { buildProgram } from '@labrig/runner/program';
 import { requestCoordinator } from './link-client.js';
+import { specExpiryOf } from './expiry.js';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
-import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorSpec } from './spec.js';
+import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
 
 /** A coordinator that cannot be started, reached or followed. */
 export class CoordinatorError extends LabrigError {
@@ -57,6 +58,8 @@ export interface HandOffOptions {
   pollMs?: number;
   /** Return once acknowledged (do not follow). */
   detach?: boolean;
+  /** The machines' expiry, for the coordinator to watch (Platform.expiryHandOff). */
+  expiry?: ExpiryHandOff;
 }
 
 const DEFAULT_MIN_FREE = '512MiB';
@@ -127,6 +130,7 @@ export function buildSpec(ctx: CoordinatorContext, o: HandOffOptions, identityFi
     identityFile,
     doneHere: [...doneHere],
     version,
+    ...(o.expiry ? { expiry: specExpiryOf(o.expiry).spec } : {}),
   };
 }
 
@@ -151,7 +155,10 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
   const session = [...first.planEvents].reverse().find((e): e is Extract<PlanEvent, { type: 'session-start' }> => e.type === 'session-start');
   const parallel = Number(session?.options['parallelRuns'] ?? o.parallelRuns ?? 1);
   const done = () => plan.runs.filter((r) => states.get(r.id)?.status === 'done' || o.doneHere?.has(r.id)).length;
-  const progress = createProgress({ mode: ctx.output, total: plan.runs.length, doneBefore: done(), log: ctx.log, slots: parallel });
+  // The machines' expiry as the coordinator watches it: in the progress lines, and what it did.
+  let expiry = latestExpiry(first.events);
+  let seenEvents = first.events.length;
+  const progress = createProgress({ mode: ctx.output, total: plan.runs.length, doneBefore: done(), log: ctx.log, slots: parallel, note: () => (expiry ? expiryNote(expiry) : undefined) });
   const runById = new Map(plan.runs.map((r) => [r.id, r]));
   const slotOf = (names: readonly string[], task: string) => {
     try {
@@ -166,6 +173,7 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
   const hostsOfRun = new Map<string, string[]>();
   const running = plan.runs.filter((r) => states.get(r.id)?.status === 'running');
   ctx.log(`following the coordinator on ${host.name} (pid ${first.pid ?? '?'}): ${done()}/${plan.runs.length} done${running.length ? `, in flight: ${running.map((r) => r.id).join(', ')}` : ''} — Ctrl-C detaches, the sweep goes on`);
+  if (expiry) ctx.log(`the coordinator watches the expiry: ${expiryNote(expiry)}${expiry.action === 'watching' && expiry.detail ? ` (${expiry.detail})` : expiry.action !== 'watching' ? ` (last: ${expiryLine(expiry)})` : ''}`);
   for (const r of running) {
     const s = states.get(r.id)!;
     startedAt.set(r.id, s.startedAt ? Date.parse(s.startedAt) : Date.now());
@@ -184,6 +192,12 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
       ctx.signal?.throwIfAborted();
       probe = await probeCoordinator(remote, plan.name, { offset, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       offset = probe.offset;
+      for (const e of probe.events.slice(seenEvents)) {
+        if (e.type !== 'expiry') continue;
+        expiry = e;
+        if (e.action !== 'watching') ctx.log(`${e.action === 'extended' || e.action === 'moved' ? '' : '! '}coordinator: ${expiryLine(e)}`);
+      }
+      seenEvents = probe.events.length;
       for (const e of probe.planEvents) {
         const r = 'run' in e ? runById.get(e.run) : undefined;
         if (e.type === 'run-start' && r) {
@@ -201,6 +215,39 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
     throw e;
   } finally {
     progress.close();
+  }
+}
+
+type ExpiryEvent = Extract<CoordinatorEvent, { type: 'expiry' }>;
+
+/** The newest expiry event of the coordinator's latest start. */
+export function latestExpiry(events: readonly CoordinatorEvent[]): ExpiryEvent | undefined {
+  let start = -1;
+  events.forEach((e, i) => e.type === 'start' && (start = i));
+  return events.slice(start + 1).filter((e): e is ExpiryEvent => e.type === 'expiry').at(-1);
+}
+
+/** `CloudLab experiment p/x expires in 3 h 10 min` (or has expired). */
+export function expiryNote(e: Pick<ExpiryEvent, 'what' | 'expiresAt'>, now = Date.now()): string {
+  const left = Date.parse(e.expiresAt) - now;
+  return left > 0 ? `${e.what} expires in ${formatLongDuration(left)}` : `${e.what} has expired`;
+}
+
+/** One line for what the coordinator did about the expiry. */
+export function expiryLine(e: ExpiryEvent): string {
+  switch (e.action) {
+    case 'watching':
+      return `watching ${e.what} (expires ${e.expiresAt})${e.detail ? `: ${e.detail}` : ''}`;
+    case 'extended':
+      return `${e.what} extended by ${e.hours ?? '?'} h, expires ${e.expiresAt}${e.detail ? `; ${e.detail}` : ''}`;
+    case 'pending':
+      return `${e.what}: asked for ${e.hours ?? '?'} h more, the extension waits${e.detail ? ` (${e.detail})` : ''}`;
+    case 'failed':
+      return `${e.what} expires ${e.expiresAt}, before the sweep's estimated end; extending it failed${e.detail ? `: ${e.detail}` : ''}`;
+    case 'warned':
+      return `${e.what} expires ${e.expiresAt}${e.detail ? `: ${e.detail}` : ''}`;
+    case 'moved':
+      return `${e.what} now expires ${e.expiresAt}${e.detail ? ` (${e.detail})` : ''}`;
   }
 }
 
@@ -295,6 +342,7 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
     const handoff = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const env: Record<string, string> = {};
     for (const t of Object.keys(spec.tasks)) Object.assign(env, target.taskEnv(t));
+    if (o.expiry) Object.assign(env, specExpiryOf(o.expiry).env);
     const script = [
       `cd ${quoteArg(dir)} || exit 3`,
       'rm -f stop',

@@ -20,6 +20,7 @@ import { addSecrets, installOutputRedaction, redactSecrets } from '@labrig/core'
 import { SshPool } from '@labrig/ssh';
 import { runPlan, type ExperimentTarget } from '../engine/run-plan.js';
 import { foldEvents, readPlanEvents } from '../store/run-store.js';
+import { coordinatorExpiry } from './expiry.js';
 import { acquireLock, readBootId, releaseLock } from './lock.js';
 import { hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
 
@@ -78,7 +79,14 @@ export async function main(argv: readonly string[], link?: CoordinatorLink): Pro
         env[k] = process.env[k]!;
         delete process.env[k];
       }
-  addSecrets(Object.values(env));
+  // The expiry extension's secret headers (a token): the same way, into memory only.
+  const extendHeaders: Record<string, string> = {};
+  for (const [header, k] of Object.entries(spec.expiry?.extend?.secretHeaders ?? {}))
+    if (process.env[k] !== undefined) {
+      extendHeaders[header] = process.env[k]!;
+      delete process.env[k];
+    }
+  addSecrets([...Object.values(env), ...Object.values(extendHeaders)]);
 
   const lockFile = join(dir, 'lock');
   const bootId = readBootId();
@@ -90,6 +98,15 @@ export async function main(argv: readonly string[], link?: CoordinatorLink): Pro
   if (got.brokeStale) console.log(`took over from a dead coordinator (pid ${got.brokeStale.pid}, since ${got.brokeStale.startedAt})`);
   appendEvent(dir, { type: 'start', time: now(), pid: process.pid, bootId, handoff, node: process.version, spec: 'spec.json' });
   console.log(`coordinator ${process.pid} for plan ${spec.plan.name}: hand-off ${handoff}`);
+  // The machines' expiry: watched after every run; extended only with every secret header at hand.
+  const missing = Object.keys(spec.expiry?.extend?.secretHeaders ?? {}).filter((h) => !(h in extendHeaders));
+  const watched = spec.expiry && missing.length ? { ...spec.expiry, extend: undefined } : spec.expiry;
+  const expiry = watched ? coordinatorExpiry(watched, extendHeaders, (e) => appendEvent(dir, e), (l) => console.log(redactSecrets(l))) : undefined;
+  if (watched && expiry) {
+    const how = spec.expiry?.extend ? (missing.length ? `cannot extend it: ${missing.join(', ')} not handed over` : `extends it by itself, ${spec.expiry.extend.maxHours} h at most`) : 'warns only';
+    appendEvent(dir, { type: 'expiry', time: now(), what: watched.what, expiresAt: watched.expiresAt, action: 'watching', detail: how });
+    console.log(`watching: ${expiry.note()} (${how})`);
+  }
 
   const stopNow = new AbortController();
   const drain = new AbortController();
@@ -156,6 +173,7 @@ export async function main(argv: readonly string[], link?: CoordinatorLink): Pro
       signal: stopNow.signal,
       drain: drain.signal,
       ...(spec.pollMs ? { pollMs: spec.pollMs } : {}),
+      ...(expiry ? { expiry } : {}),
     });
     stopped = drain.signal.aborted && r.pending > 0;
   } catch (e) {

@@ -7,6 +7,7 @@
  * values are not in the spec: only their names; the values reach the coordinator through the
  * environment of the shell that starts it.
  */
+import type { ExpiryHandOff, ExtendRequest } from '@labrig/core';
 import type { Plan } from '../plan/load.js';
 
 /** Folder of a plan's coordinator on its host, relative to the login home. */
@@ -54,6 +55,16 @@ export interface CoordinatorSpec {
   doneHere: string[];
   /** Recorded in every run.json. */
   version: Record<string, unknown>;
+  /** The machines' expiry, watched by the coordinator (from Platform.expiryHandOff). */
+  expiry?: SpecExpiry;
+}
+
+/** An ExpiryHandOff in the spec: the secret headers' values are not in it, only the environment variables that carry them. */
+export interface SpecExpiry extends Omit<ExpiryHandOff, 'extend'> {
+  extend?: Omit<ExtendRequest, 'secretHeaders'> & {
+    /** Header -> name of the environment variable that holds its value (the starting shell's). */
+    secretHeaders: Record<string, string>;
+  };
 }
 
 /** The key of a host set in `CoordinatorSpec.argv`. */
@@ -64,7 +75,13 @@ export type CoordinatorEvent =
   | { type: 'start'; time: string; pid: number; bootId: string; handoff: string; node: string; spec: string }
   | { type: 'stop-requested'; time: string; mode: 'after-run' | 'now' }
   | { type: 'end'; time: string; done: number; failed: number; pending: number; stopped: boolean }
-  | { type: 'error'; time: string; message: string };
+  | { type: 'error'; time: string; message: string }
+  /**
+   * What the coordinator did about the machines' expiry: watching (at start), warned, extended,
+   * pending (waits for an administrator), failed (the request), moved (read from the platform:
+   * extended elsewhere, by hand or by the laptop).
+   */
+  | { type: 'expiry'; time: string; what: string; expiresAt: string; action: 'watching' | 'warned' | 'extended' | 'pending' | 'failed' | 'moved'; hours?: number; detail?: string };
 
 /** The lock file's content: who runs the plan's coordinator. */
 export interface LockInfo {

@@ -5,8 +5,9 @@ import type { Plan } from '../plan/load.js';
 import { planRows } from '../rows.js';
 import { formatStatus } from '../status.js';
 import type { RunRow } from '../types.js';
+import { expiryLine, expiryNote, latestExpiry } from './handoff.js';
 import { lastStart, probeCoordinator } from './remote-state.js';
-import { coordinatorDir } from './spec.js';
+import { coordinatorDir, type CoordinatorEvent } from './spec.js';
 
 export interface CoordinatorStatus {
   host: string;
@@ -20,6 +21,8 @@ export interface CoordinatorStatus {
   counts: { total: number; done: number; failed: number; running: number; pending: number };
   /** Remaining runs x mean duration of the runs done so far / parallel runs; undefined before the first. */
   etaMs?: number;
+  /** The machines' expiry as the coordinator last saw it, and what it last did about it. */
+  expiry?: Extract<CoordinatorEvent, { type: 'expiry' }>;
   rows: RunRow[];
 }
 
@@ -37,6 +40,7 @@ export async function coordinatorStatus(root: string, plan: Plan, host: Host, re
   const durations = rows.filter((r) => r.status === 'done' && r.durationMs !== undefined).map((r) => r.durationMs!);
   const coordinator = p.alive ? 'running' : !p.exists || !last.start ? 'none' : last.end ? 'ended' : 'dead';
   const etaMs = coordinator === 'running' && durations.length ? ((counts.pending + counts.running) * (durations.reduce((a, b) => a + b, 0) / durations.length)) / parallel : undefined;
+  const expiry = latestExpiry(p.events);
   return {
     host: host.name,
     dir: coordinatorDir(plan.name),
@@ -47,6 +51,7 @@ export async function coordinatorStatus(root: string, plan: Plan, host: Host, re
     ...(last.error ? { error: last.error } : {}),
     counts,
     ...(etaMs !== undefined ? { etaMs } : {}),
+    ...(expiry ? { expiry } : {}),
     rows,
   };
 }
@@ -60,5 +65,8 @@ export function formatCoordinatorStatus(plan: Plan, s: CoordinatorStatus): strin
         : s.coordinator === 'dead'
           ? `coordinator on ${s.host}: DEAD (pid ${s.pid} is gone without finishing${s.error ? `: ${s.error}` : ''}) — run the same experiment --coordinator command to restart it; nothing done is lost`
           : `coordinator on ${s.host}: none (the plan was never handed to ${s.host})`;
-  return `${head}\n${formatStatus(plan, s.rows)}\nstore: ${s.dir}/results/${plan.name}/ on ${s.host} (collect fetches finished runs)`;
+  const x = s.expiry;
+  const late = x && s.etaMs !== undefined && Date.now() + s.etaMs > Date.parse(x.expiresAt);
+  const expiry = x ? `\n${late ? '! ' : ''}${expiryNote(x)}${late ? ', before the sweep\'s ETA' : ''}${x.action !== 'watching' ? ` — coordinator: ${expiryLine(x)}` : ''}` : '';
+  return `${head}${expiry}\n${formatStatus(plan, s.rows)}\nstore: ${s.dir}/results/${plan.name}/ on ${s.host} (collect fetches finished runs)`;
 }

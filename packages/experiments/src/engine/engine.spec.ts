@@ -44,6 +44,22 @@ describe('progress', () => {
     // 10 - 3 done - 1 failed = 6 left, mean 2000 ms, 2 sets -> 6000 ms
     expect(p.etaMs()).toBe(6000);
     expect(p.headline()).toBe('runs 3/10 done, 1 failed, ETA 6.0 s');
+    expect(p.runsLeft()).toBe(6);
+    expect(p.headline('CloudLab experiment p/x expires in 3 h')).toBe('runs 3/10 done, 1 failed, ETA 6.0 s; CloudLab experiment p/x expires in 3 h');
+  });
+
+  it('plain lines carry the note (the machines\' expiry) as it is when each run ends', async () => {
+    const { createProgress } = await import('./progress.js');
+    const lines: string[] = [];
+    let note: string | undefined;
+    const p = createProgress({ mode: 'plain', total: 2, doneBefore: 0, log: (l) => lines.push(l), note: () => note });
+    const run = { id: 'a-r1', point: 'a', experiments: ['main'], repeat: 1, task: 't', params: { n: 1 } };
+    p.runEnd(0, run, 'done', 1000);
+    note = 'CloudLab experiment p/x expires in 45 min';
+    p.runEnd(0, { ...run, id: 'b-r1' }, 'done', 1000);
+    expect(lines[0]).toMatch(/ETA 1\.0 s$/);
+    expect(lines[1]).toMatch(/; CloudLab experiment p\/x expires in 45 min$/);
+    expect(p.left()).toEqual({ ms: 0, runs: 0 });
   });
 });
 

@@ -10,6 +10,8 @@ export interface Progress {
   phase(text: string): void;
   runStart(slot: number, run: RunSpec, hosts: Host[]): void;
   runEnd(slot: number, run: RunSpec, status: 'done' | 'failed' | 'pending', ms: number): void;
+  /** Time the runs left should take (undefined before the first run ends) and how many are left. */
+  left(): { ms: number | undefined; runs: number };
   close(): void;
 }
 
@@ -41,21 +43,31 @@ export class ProgressState {
     const left = Math.max(0, this.total - this.done - this.failed);
     return (left * mean) / this.slots;
   }
-  headline(): string {
+  runsLeft(): number {
+    return Math.max(0, this.total - this.done - this.failed);
+  }
+  /** `runs 3/10 done, 1 failed, ETA 6.0 s` and a note (the machines' expiry) when there is one. */
+  headline(note?: string): string {
     const eta = this.etaMs();
-    return `runs ${this.done}/${this.total} done${this.failed ? `, ${this.failed} failed` : ''}${eta !== undefined ? `, ETA ${fmtS(eta)}` : ''}`;
+    return `runs ${this.done}/${this.total} done${this.failed ? `, ${this.failed} failed` : ''}${eta !== undefined ? `, ETA ${fmtS(eta)}` : ''}${note ? `; ${note}` : ''}`;
   }
 }
 
-export function createProgress(o: { mode: 'auto' | 'tty' | 'plain' | 'json'; total: number; doneBefore: number; log: (l: string) => void; slots?: number }): Progress {
+export function createProgress(o: { mode: 'auto' | 'tty' | 'plain' | 'json'; total: number; doneBefore: number; log: (l: string) => void; slots?: number; note?: () => string | undefined }): Progress {
   const state = new ProgressState(o.total, o.doneBefore, o.slots ?? 1);
+  const left = () => ({ ms: state.etaMs(), runs: state.runsLeft() });
+  const headline = () => state.headline(o.note?.());
   const tty = o.mode === 'tty' || (o.mode === 'auto' && process.stdout.isTTY === true);
   if (o.mode === 'json') {
-    const emit = (e: object) => o.log(JSON.stringify({ ...e, done: state.done, failed: state.failed, total: state.total, etaMs: state.etaMs() ?? null }));
+    const emit = (e: object) => {
+      const note = o.note?.();
+      o.log(JSON.stringify({ ...e, done: state.done, failed: state.failed, total: state.total, etaMs: state.etaMs() ?? null, ...(note ? { note } : {}) }));
+    };
     return {
       phase: (text) => emit({ type: 'phase', text }),
       runStart: (slot, r, hosts) => emit({ type: 'run-start', slot, run: r.id, hosts: hosts.map((h) => h.name) }),
       runEnd: (slot, r, status, ms) => (state.record(status, ms), emit({ type: 'run-end', slot, run: r.id, status, ms })),
+      left,
       close: () => undefined,
     };
   }
@@ -65,8 +77,9 @@ export function createProgress(o: { mode: 'auto' | 'tty' | 'plain' | 'json'; tot
       runStart: (slot, r, hosts) => o.log(`[${state.done}/${state.total}] set ${slot + 1} (${hosts.map((h) => h.name).join(',')}): run ${describeRun(r)}`),
       runEnd: (_slot, r, status, ms) => {
         state.record(status, ms);
-        o.log(`[${state.done}/${state.total}] ${r.id} ${status} in ${fmtS(ms)} — ${state.headline()}`);
+        o.log(`[${state.done}/${state.total}] ${r.id} ${status} in ${fmtS(ms)} — ${headline()}`);
       },
+      left,
       close: () => undefined,
     };
   }
@@ -80,7 +93,7 @@ export function createProgress(o: { mode: 'auto' | 'tty' | 'plain' | 'json'; tot
     const slots = Array.from({ length: o.slots ?? 1 }, (_, i) => i);
     const list = new Listr(
       [
-        { title: state.headline(), task: async (_c: unknown, t: { title: string }) => ((head = { set: (s) => (t.title = s) }), finished) },
+        { title: headline(), task: async (_c: unknown, t: { title: string }) => ((head = { set: (s) => (t.title = s) }), finished) },
         ...slots.map((i) => ({ title: `set ${i + 1}: waiting`, task: async (_c: unknown, t: { title: string }) => ((titles[i] = { set: (s) => (t.title = s) }), finished) })),
       ],
       { concurrent: true, rendererOptions: { collapseSubtasks: false } },
@@ -88,13 +101,14 @@ export function createProgress(o: { mode: 'auto' | 'tty' | 'plain' | 'json'; tot
     return list.run();
   })();
   return {
-    phase: (text) => head?.set(`${state.headline()} — ${text}`),
+    phase: (text) => head?.set(`${headline()} — ${text}`),
     runStart: (slot, r, hosts) => titles[slot]?.set(`set ${slot + 1} (${hosts.map((h) => h.name).join(',')}): ${describeRun(r)}`),
     runEnd: (slot, r, status, ms) => {
       state.record(status, ms);
-      head?.set(state.headline());
+      head?.set(headline());
       titles[slot]?.set(`set ${slot + 1}: last ${r.id} ${status} in ${fmtS(ms)}`);
     },
+    left,
     close: () => {
       finish();
       void ready.catch(() => undefined);

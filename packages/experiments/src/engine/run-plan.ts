@@ -64,7 +64,19 @@ export interface RunPlanOptions {
   drain?: AbortSignal;
   /** Poll interval while a run is in progress on its hosts. */
   pollMs?: number;
+  /** The machines' expiry (a CloudLab experiment): in the progress lines, and checked after every run. */
+  expiry?: SweepExpiry;
   log?: (line: string) => void;
+}
+
+/**
+ * The expiry of the machines a sweep runs on, while it runs: `note` goes into the progress lines
+ * (`CloudLab experiment p/x expires in 3 h 10 min`); `check` is called after every run with the
+ * time the runs left should take, and may warn or extend them. It must not throw.
+ */
+export interface SweepExpiry {
+  note(): string | undefined;
+  check(left: { ms: number | undefined; runs: number }): Promise<void>;
 }
 
 export interface RunPlanResult {
@@ -118,7 +130,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
   };
   const countStatus = (st: string) => plan.runs.filter((r) => states.get(r.id)?.status === st).length;
   const result: RunPlanResult = { total: plan.runs.length, done: 0, failed: 0, pending: 0, ranNow: [], deployOk: true };
-  const progress: Progress = createProgress({ mode: o.output ?? 'auto', total: plan.runs.length, doneBefore: countStatus('done') + plan.runs.filter((r) => o.skip?.has(r.id) && states.get(r.id)?.status !== 'done').length, log, slots: o.parallelRuns ?? 1 });
+  const progress: Progress = createProgress({ mode: o.output ?? 'auto', total: plan.runs.length, doneBefore: countStatus('done') + plan.runs.filter((r) => o.skip?.has(r.id) && states.get(r.id)?.status !== 'done').length, log, slots: o.parallelRuns ?? 1, ...(o.expiry ? { note: () => o.expiry!.note() } : {}) });
 
   try {
     await append({
@@ -159,6 +171,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunPlanResult> {
         states.set(r.id, { ...(states.get(r.id) ?? { attempt: 0 }), status });
         result.ranNow.push(r.id);
         progress.runEnd(slot, r, status, Date.now() - t0);
+        if (o.expiry && queue.length > 0) await o.expiry.check(progress.left()).catch(() => undefined);
       }
     };
 

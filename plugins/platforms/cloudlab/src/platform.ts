@@ -14,7 +14,7 @@ import { REAL_SYSTEM } from './host-system.js';
 import { cloudlabInventory } from './inventory.js';
 import { requireAnswers } from './provision.js';
 import { prepareSteps } from './steps/index.js';
-import { checkExpiryBefore, provisionExperiment, readExperimentState, recoverNode, terminateRecordedExperiment } from './portal/experiment.js';
+import { checkExpiryBefore, expiryHandOffOf, provisionExperiment, readExperimentState, recoverNode, terminateRecordedExperiment } from './portal/experiment.js';
 import { platformFilesOf } from './paths.js';
 
 /** The `[store]` section as the artifact store (credentials: the standard AWS chain, never the file). */
@@ -77,6 +77,9 @@ export const cloudlabPlatform: Platform<CloudlabConfig> = {
   },
   async beforeLongRun(cfg, ctx, run): Promise<void> {
     if (cfg.experiment) await checkExpiryBefore({ ...cfg, experiment: cfg.experiment }, ctx, run);
+  },
+  async expiryHandOff(cfg, ctx, run) {
+    return cfg.experiment ? expiryHandOffOf({ ...cfg, experiment: cfg.experiment }, ctx, run) : undefined;
   },
   prepare(cfg: CloudlabConfig, ctx): Step[] {
     return prepareSteps(cfg, REAL_SYSTEM, ctx);

@@ -1,7 +1,10 @@
 /**
  * `[experiment]`: the platform makes its CloudLab experiment through the Portal API stand-in
  * (testing/portal-api.ts: loopback HTTP with the published shapes), whose nodes are real testbed
- * sshd hosts (127.0.155.x:2600) listed in the real-shaped manifest it serves.
+ * sshd hosts (127.0.155.x:2600) listed in the real-shaped manifest it serves: as on CloudLab, every
+ * node offers a login for several project members under the same names, and the hosts all log in
+ * as one user (the testbed's `sharedUser`, each host with its own home), which the platform file
+ * names as hosts.user.
  * Provision from nothing, again (adopted), a lost create answer, an instantiation failure,
  * teardown (refused without --yes; twice), extend (granted, or waiting for an administrator), the
  * Platform contract with [experiment] set, and a token canary in no file and no output.
@@ -10,12 +13,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadPlatform, readJournal, runSteps, type PlatformInstance, type RunEvent } from '@labrig/core';
+import { ConfigError, loadPlatform, readJournal, runSteps, type LongRun, type PlatformInstance, type RunEvent } from '@labrig/core';
 import { down, kill, restart, up, type TestbedState } from '@labrig/testbed';
 import { checkPlatformContract } from '@labrig/testkit';
 import type { CloudlabConfig } from '../config.js';
 import { startPortalApi, type PortalApi } from '../testing/portal-api.js';
-import { renderManifest } from '../testing/testbed-manifest.js';
+import { OTHER_MEMBERS, renderManifest } from '../testing/testbed-manifest.js';
+import { parseManifest } from '../manifest.js';
+import { loadXmlLibrary } from '../xml.js';
 import { writePlatformFiles } from '../testing/workspace.js';
 import { ExperimentFailed, extendRecordedExperiment, readExperimentState, type ExperimentConfig } from './experiment.js';
 import type { ExecutorContext } from '@nx/devkit';
@@ -41,6 +46,8 @@ function platformFolder(name: string, exp: string, extra: string[] = []): void {
       'platform = "@labrig/platform-cloudlab"',
       '[hosts]',
       'manifest = "manifest.xml"',
+      // The testbed's shared user: one of the several members' logins on every node.
+      `user = ${JSON.stringify(tb.hosts[0]!.user)}`,
       '[ssh]',
       `identityFiles = [${JSON.stringify(tb.identityFile)}]`,
       'connectTimeout = "5s"',
@@ -81,13 +88,17 @@ beforeAll(async () => {
   root = mkdtempSync(join(workspace, 'tmp', 'cloudlab-portal-'));
   tbDir = mkdtempSync(join(tmpdir(), 'labrig-cloudlab-portal-tb-'));
   chmodSync(tbDir, 0o755);
-  tb = await up({ dir: tbDir, hosts: 2, addressBase: '127.0.155.0', port: 2600 });
+  tb = await up({ dir: tbDir, hosts: 2, addressBase: '127.0.155.0', port: 2600, sharedUser: true });
   process.env[ENV] = TOKEN;
   api = await startPortalApi({
     token: TOKEN,
     projects: ['labrig-test'],
     nodes: tb.hosts.map((h) => ({ client_id: h.name, hostname: h.address, ipv4: h.address })),
-    manifest: () => renderManifest(tb.hosts.map((h) => ({ name: h.name, hostname: h.address, port: h.port, user: h.user, clusterAddress: h.address }))),
+    manifest: () =>
+      renderManifest(
+        tb.hosts.map((h) => ({ name: h.name, hostname: h.address, port: h.port, user: h.user, clusterAddress: h.address })),
+        { otherMembers: OTHER_MEMBERS },
+      ),
     readyAfterPolls: 3,
     onNodeAction: async (a) => {
       if (a.action === 'reboot' && rebootRestarts) await restart(tb, a.client_id);
@@ -119,6 +130,18 @@ describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
     const made = [...api.experiments.values()].find((e) => e.name === 'exp-a')!;
     expect(made).toMatchObject({ project: 'labrig-test', profile_name: 'small-lan', profile_project: 'emulab-ops', bindings: { nodeCount: 2, phystype: 'xl170' } });
     expect(readExperimentState(p.ctx)).toMatchObject({ id: made.id, phase: 'ready', createdBy: 'labrig' });
+    // The saved manifest offers several members' logins on every node (the same names everywhere);
+    // the inventory logs in to every host as the configured user, one of them.
+    const user = tb.hosts[0]!.user;
+    const nodes = parseManifest(readFileSync(join(root, 'configs/platforms/cl/manifest.xml'), 'utf8'), 'manifest.xml', loadXmlLibrary(root));
+    expect(nodes).toHaveLength(2);
+    for (const n of nodes) {
+      expect(n.logins.length).toBeGreaterThan(1);
+      expect(n.logins.map((l) => l.username).sort()).toEqual([...OTHER_MEMBERS, user].sort());
+    }
+    const inventory = await p.platform.inventory(p.cfg, p.ctx);
+    expect(inventory.map((h) => h.user)).toEqual([user, user]);
+    expect(new Set(tb.hosts.map((h) => h.user))).toEqual(new Set([user]));
 
     output.length = 0;
     const again = await captured(() => p.platform.provision!(p.cfg, p.ctx));
@@ -223,6 +246,47 @@ describe('a CloudLab experiment made by labrig', { timeout: 120_000 }, () => {
       api.knobs.busy = 0;
     }
     expect(lines.pop()).toMatch(/^! the expiry of experiment labrig-test\/exp-lost could not be read/);
+  });
+
+  it('during a sweep: maxExtendHours spans its checks; the hand-off to a coordinator carries the token only with autoExtend', async () => {
+    const lines: string[] = [];
+    const expiry = () => Date.parse([...api.experiments.values()].find((e) => e.name === 'exp-lost')!.expires_at);
+    platformFolder('lost', 'exp-lost', ['autoExtend = true', 'maxExtendHours = 3', 'watchInterval = "2m"']);
+    const q = await open('lost');
+    const sweep: LongRun = { what: 'plan sweep (12 run(s) to go)', estimatedMs: 0, upperBound: false, log: (l) => void lines.push(l), extendedHours: { value: 0 } };
+    const short = () => expiry() - Date.now() + 80 * 60_000; // ends 80 min after the expiry (+30 min margin): 2 h missing
+    const before = expiry();
+    await q.platform.beforeLongRun!(q.cfg, q.ctx, { ...sweep, estimatedMs: short() });
+    expect(expiry() - before).toBe(2 * 3600_000);
+    expect(sweep.extendedHours!.value).toBe(2);
+    // Checked again later in the same sweep: only the 1 h left of the 3 h.
+    await q.platform.beforeLongRun!(q.cfg, q.ctx, { ...sweep, estimatedMs: short(), during: true });
+    expect(expiry() - before).toBe(3 * 3600_000);
+    expect(lines.pop()).toMatch(/extended by 1 h .*; ! still 1 h short \(maxExtendHours = 3\)$/);
+    await q.platform.beforeLongRun!(q.cfg, q.ctx, { ...sweep, estimatedMs: short(), during: true });
+    expect(expiry() - before).toBe(3 * 3600_000);
+    expect(lines.pop()).toMatch(/^! experiment labrig-test\/exp-lost expires .*; 3 h were added for it already, maxExtendHours = 3: extend it by hand \(nx run lost:extend --hours=2\)$/);
+    // Fine during a sweep: nothing said.
+    const n = lines.length;
+    await q.platform.beforeLongRun!(q.cfg, q.ctx, { ...sweep, estimatedMs: 60_000, during: true });
+    expect(lines.length).toBe(n);
+
+    // The hand-off: the portal's expiry now, the extension request (token as a secret header),
+    // within what is left of this sweep's hours; sent as the coordinator would, it extends.
+    const fresh: LongRun = { ...sweep, extendedHours: { value: 1 } };
+    const h = (await q.platform.expiryHandOff!(q.cfg, q.ctx, fresh))!;
+    const id = [...api.experiments.values()].find((e) => e.name === 'exp-lost')!.id;
+    expect(h).toMatchObject({ what: 'CloudLab experiment labrig-test/exp-lost', expiresAt: new Date(expiry()).toISOString(), marginMs: 30 * 60_000, refreshMs: 120_000, extendCommand: 'nx run lost:extend --hours=N' });
+    expect(h.extend).toMatchObject({ method: 'PUT', url: `${api.url}/experiments/${id}`, statusUrl: `${api.url}/experiments/${id}`, secretHeaders: { 'X-Api-Token': TOKEN }, expiresAtField: 'expires_at', maxHours: 2 });
+    const put = await fetch(h.extend!.url, { method: 'PUT', headers: { ...h.extend!.headers, ...h.extend!.secretHeaders }, body: h.extend!.body!.replace('{{hours}}', '1') });
+    expect(put.status).toBe(200);
+    expect(expiry() - before).toBe(4 * 3600_000);
+    // Without autoExtend the coordinator only warns: no request, no token handed over.
+    platformFolder('lost', 'exp-lost');
+    const r = await open('lost');
+    const plain = (await r.platform.expiryHandOff!(r.cfg, r.ctx, sweep))!;
+    expect(plain.extend).toBeUndefined();
+    expect(JSON.stringify(plain)).not.toContain(TOKEN);
   });
 
   it('recover = "reboot": a node that stops answering is rebooted through the API once per run and the step goes on; one that stays down fails saying why', async () => {

@@ -12,9 +12,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Host, LongRun, PlatformContext } from '@labrig/core';
+import type { ExpiryHandOff, Host, LongRun, PlatformContext } from '@labrig/core';
 import { createSshPool } from '@labrig/platform-kit';
-import { ConfigError, LabrigError, formatMs, parseDuration } from '@labrig/core';
+import { ConfigError, LabrigError, formatLongDuration, formatMs, parseDuration } from '@labrig/core';
 import type { CloudlabConfig } from '../config.js';
 import { platformFilesOf, resolveFromPlatformDir } from '../paths.js';
 import { FINAL_STATES, PortalClient, PortalNotFound, PortalUnavailable, nodesOf, type ExtensionOutcome, type PortalExperiment } from './client.js';
@@ -38,6 +38,7 @@ export interface ExperimentConfig {
   pollInterval: string;
   autoExtend: boolean;
   maxExtendHours: number;
+  watchInterval: string;
   recover: 'none' | 'reboot' | 'powercycle';
   recoverTimeout: string;
 }
@@ -207,6 +208,8 @@ export async function terminateRecordedExperiment(cfg: CloudlabConfig & { experi
 export async function experimentStatus(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, client = portalClientOf(cfg, ctx)): Promise<{ experiment: PortalExperiment; expiresInMs?: number }> {
   const s = readExperimentState(ctx);
   const e = await client.getExperiment(s?.id ?? PortalClient.experimentId(cfg.experiment.project, cfg.experiment.name));
+  // Keep the recorded expiry current (an extension on the portal, or by a coordinator): expiry() reads it.
+  if (s && e.expires_at && e.expires_at !== s.expiresAt && s.phase !== 'terminated') writeState(ctx, { ...s, expiresAt: e.expires_at });
   return { experiment: e, ...(e.expires_at ? { expiresInMs: Date.parse(e.expires_at) - Date.now() } : {}) };
 }
 
@@ -218,13 +221,8 @@ export async function extendRecordedExperiment(cfg: CloudlabConfig & { experimen
   return r;
 }
 
-/** `1 h 5 min`, `40 min`, `30 s`: for durations of hours. */
-export function humanDuration(ms: number): string {
-  const min = Math.round(ms / 60_000);
-  if (min < 1) return `${Math.max(0, Math.round(ms / 1000))} s`;
-  const h = Math.floor(min / 60);
-  return h ? `${h} h${min % 60 ? ` ${min % 60} min` : ''}` : `${min} min`;
-}
+/** `1 h 5 min`, `40 min`, `30 s`: for durations of hours (core's formatLongDuration). */
+export const humanDuration = formatLongDuration;
 
 /** How much time a run is given after its estimate before the experiment should expire. */
 export const EXPIRY_MARGIN_MS = 30 * 60_000;
@@ -249,7 +247,7 @@ export async function checkExpiryBefore(cfg: CloudlabConfig & { experiment: Expe
   const end = Date.now() + run.estimatedMs;
   const est = `${run.upperBound ? 'at most ' : 'about '}${humanDuration(run.estimatedMs)}`;
   if (end + EXPIRY_MARGIN_MS <= expires) {
-    run.log(`experiment ${name} expires ${new Date(expires).toISOString()}; ${run.what} should end in ${est}: fine`);
+    if (!run.during) run.log(`experiment ${name} expires ${new Date(expires).toISOString()}; ${run.what} should end in ${est}: fine`);
     return 'fine';
   }
   const hours = Math.ceil((end + EXPIRY_MARGIN_MS - expires) / 3600_000);
@@ -257,18 +255,68 @@ export async function checkExpiryBefore(cfg: CloudlabConfig & { experiment: Expe
     run.log(`! experiment ${name} expires ${new Date(expires).toISOString()}, before ${run.what} may end (in ${est}): extend it (nx run ${platformFilesOf(ctx).name}:extend --hours=${hours}) or set [experiment] autoExtend = true`);
     return 'warned';
   }
-  const ask = Math.min(hours, x.maxExtendHours);
+  // maxExtendHours bounds what one run (a sweep) adds in all, however often it is checked.
+  const used = run.extendedHours?.value ?? 0;
+  const ask = Math.min(hours, x.maxExtendHours - used);
+  if (ask <= 0) {
+    run.log(`! experiment ${name} expires ${new Date(expires).toISOString()}, before ${run.what} may end (in ${est}); ${used} h were added for it already, maxExtendHours = ${x.maxExtendHours}: extend it by hand (nx run ${platformFilesOf(ctx).name}:extend --hours=${hours})`);
+    return 'warned';
+  }
   const r = await extendRecordedExperiment(cfg, ctx, ask, `labrig: ${run.what} needs about ${hours} h more`, client ?? portalClientOf(cfg, ctx)).catch((e: unknown) => e as Error);
   if (r instanceof Error) {
     run.log(`! experiment ${name} expires before ${run.what} may end, and extending it failed: ${r.message.split('\n')[0]}`);
     return 'warned';
   }
+  if (run.extendedHours) run.extendedHours.value += ask;
   if (!r.granted) {
     run.log(`! experiment ${name}: asked for ${ask} h more (it expires before ${run.what} may end); the extension waits for an administrator (${r.message})`);
     return 'pending';
   }
   run.log(`experiment ${name} extended by ${ask} h${r.expiresAt ? ` (expires ${r.expiresAt})` : ''} for ${run.what}${ask < hours ? `; ! still ${hours - ask} h short (maxExtendHours = ${x.maxExtendHours})` : ''}`);
   return 'extended';
+}
+
+/**
+ * The experiment's expiry for a sweep's coordinator (Platform.expiryHandOff): read from the portal
+ * now (the recorded one when it does not answer). With autoExtend, the extension request the
+ * coordinator sends by itself (PUT /experiments/{id} with extend_by), within what is left of
+ * maxExtendHours for this sweep; the token goes with it as a secret header (in the coordinator's
+ * memory, never in a file), so only when autoExtend is set.
+ */
+export async function expiryHandOffOf(cfg: CloudlabConfig & { experiment: ExperimentConfig }, ctx: PlatformContext, run: LongRun, client?: PortalClient): Promise<ExpiryHandOff | undefined> {
+  const x = cfg.experiment;
+  const s = readExperimentState(ctx);
+  if (s?.phase === 'terminated') return undefined;
+  const c = client ?? portalClientOf(cfg, ctx);
+  const expiresAt = await experimentStatus(cfg, ctx, c).then(
+    (r) => r.experiment.expires_at ?? s?.expiresAt,
+    () => s?.expiresAt,
+  );
+  if (!expiresAt) return undefined;
+  const left = x.maxExtendHours - (run.extendedHours?.value ?? 0);
+  const { token } = readPortalToken(ctx.root, x, platformFilesOf(ctx).file);
+  const id = s?.id ?? PortalClient.experimentId(x.project, x.name);
+  return {
+    what: `CloudLab experiment ${x.project}/${x.name}`,
+    expiresAt: new Date(Date.parse(expiresAt)).toISOString(),
+    marginMs: EXPIRY_MARGIN_MS,
+    refreshMs: parseDuration(x.watchInterval),
+    extendCommand: `nx run ${platformFilesOf(ctx).name}:extend --hours=N`,
+    ...(x.autoExtend && left > 0
+      ? {
+          extend: {
+            method: 'PUT' as const,
+            url: `${c.apiUrl}/experiments/${encodeURIComponent(id)}`,
+            headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+            body: `{"extend_by":{{hours}},"reason":${JSON.stringify(`labrig: ${run.what} (run by its coordinator) needs more time`)}}`,
+            secretHeaders: { 'X-Api-Token': token },
+            expiresAtField: 'expires_at',
+            statusUrl: `${c.apiUrl}/experiments/${encodeURIComponent(id)}`,
+            maxHours: left,
+          },
+        }
+      : {}),
+  };
 }
 
 /**

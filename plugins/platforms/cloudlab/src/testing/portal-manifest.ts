@@ -35,6 +35,14 @@ export const lanAddressOf = (i: number): string => `10.10.${1 + Math.floor(i / 2
 
 const CM = 'urn:publicid:IDN+utah.cloudlab.us+authority+cm';
 
+/** `s` escaped for an XML attribute value. */
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/** One project member's `<login>` element in a node's `<services>`, as the portal writes it. */
+export function loginElement(hostname: string, port: number, username: string): string {
+  return `<login authentication="ssh-keys" hostname="${esc(hostname)}" port="${port}" username="${esc(username)}"/>`;
+}
+
 /** The manifest's XML text. */
 export function portalManifest(opts: PortalManifestOptions = {}): string {
   const count = opts.nodes ?? 160;
@@ -50,7 +58,7 @@ export function portalManifest(opts: PortalManifestOptions = {}): string {
     const component = running ? ` component_id="urn:publicid:IDN+utah.cloudlab.us+node+${m}"` : '';
     const logins = withLogins
       ? membersOf(i)
-          .map((u) => `\n      <login authentication="ssh-keys" hostname="${loginHostOf(i)}" port="22" username="${u}"/>`)
+          .map((u) => `\n      ${loginElement(loginHostOf(i), 22, u)}`)
           .join('')
       : '';
     nodes.push(`  <node xmlns:emulab="http://www.protogeni.net/resources/rspec/ext/emulab/1" client_id="node-${i}" exclusive="true" component_manager_id="${CM}"${component}${sliver(310000 + i)}>

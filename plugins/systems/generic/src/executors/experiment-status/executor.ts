@@ -4,7 +4,7 @@
  * (its runs done / failed / in flight, an ETA, and whether the coordinator is alive).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { loadPlatform, reportError, stringifyRedacted } from '@labrig/core';
+import { formatLongDuration, loadPlatform, reportError, stringifyRedacted } from '@labrig/core';
 import { coordinatorStatus, formatCoordinatorStatus, formatStatus, loadPlan, planRows } from '@labrig/experiments';
 import { openSystem } from '../../context.js';
 import { coordinatorOfPlan, findCoordinatorHost } from '../../coordinator.js';
@@ -18,7 +18,7 @@ async function printExpiry(root: string, platform: string, output: string | unde
   const e = p?.platform.expiry ? await p.platform.expiry(p.cfg, p.ctx).catch(() => undefined) : undefined;
   if (!e) return;
   const left = Date.parse(e.expiresAt) - Date.now();
-  console.log(`${e.what} expires ${e.expiresAt} (${left > 0 ? `in ${Math.floor(left / 3600_000)} h ${Math.round((left % 3600_000) / 60_000)} min` : 'expired'})`);
+  console.log(`${e.what} expires ${e.expiresAt} (${left > 0 ? `in ${formatLongDuration(left)}` : 'expired'})`);
 }
 
 export default async function experimentStatusExecutor(o: ExperimentOptions, context: ExecutorContext): Promise<{ success: boolean }> {
@@ -27,8 +27,8 @@ export default async function experimentStatusExecutor(o: ExperimentOptions, con
     const projectRoot = projectRootOf(context);
     const plan = loadPlan(context.root, planRefOf(context.root, projectRoot, o.plan));
     const coordinator = await coordinatorOfPlan(context.root, plan, o.coordinator);
-    await printExpiry(context.root, plan.platform, o.output);
     if (coordinator === undefined) {
+      await printExpiry(context.root, plan.platform, o.output);
       const { rows } = await planRows(context.root, plan);
       if (o.output === 'json') console.log(stringifyRedacted({ plan: plan.name, runs: rows }));
       else console.log(formatStatus(plan, rows));
@@ -39,6 +39,8 @@ export default async function experimentStatusExecutor(o: ExperimentOptions, con
     const connector = ctx.platform.platform.createConnector(ctx.platform.cfg, ctx.platform.ctx);
     close = () => connector.close();
     const s = await coordinatorStatus(context.root, plan, host, await connector.connect(host));
+    // The coordinator's view of the expiry is newer than this machine's (it may have extended it).
+    if (!s.expiry) await printExpiry(context.root, plan.platform, o.output);
     if (o.output === 'json') console.log(stringifyRedacted({ plan: plan.name, ...s, runs: s.rows, rows: undefined }));
     else console.log(formatCoordinatorStatus(plan, s));
     return { success: s.coordinator !== 'dead' };

@@ -6,11 +6,12 @@
  * its runs are collected and plotted as after a local sweep. `--stop [--now]` stops it.
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError } from '@labrig/core';
+import { OptionError, interruptSignal, parseDuration, parseFailurePolicy, reportError, type LongRun } from '@labrig/core';
 import { CoordinatorError, coordinatorSettings, handOff, loadPlan, planRows, probeCoordinator, pullRuns, runPlan, stopCoordinator, writeResults, type Plan, type RunRow } from '@labrig/experiments';
 import { openSystem, type SystemContext } from '../../context.js';
 import { coordinatorContextOf, findCoordinatorHost, handedTo } from '../../coordinator.js';
 import { checkPlanAgainstSystem, experimentTarget } from '../../experiment.js';
+import { localSweepExpiry } from '../../sweep-expiry.js';
 import { projectRootOf } from '../shared.js';
 import { planRefOf, type ExperimentOptions } from './options.js';
 
@@ -47,13 +48,13 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
     };
     const target = experimentTarget(ctx, connector, { overrides, output: overrides.output });
     // A platform whose machines expire looks at the sweep's length first (warns, or extends them).
-    if (!o.stop && ctx.platform.platform.beforeLongRun) {
-      const estimate = estimateSweep((await planRows(context.root, plan)).rows, plan, o.parallelRuns ?? 1);
-      if (estimate.runs > 0) {
-        await ctx.platform.platform.beforeLongRun(ctx.platform.cfg, ctx.platform.ctx, { what: `plan ${plan.name} (${estimate.runs} run(s) to go)`, estimatedMs: estimate.ms, upperBound: estimate.upperBound, log: (l) => console.log(l) });
-      }
+    // One LongRun for the whole sweep: the platform's bound on extensions spans all its checks.
+    const estimate = estimateSweep((await planRows(context.root, plan)).rows, plan, o.parallelRuns ?? 1);
+    const longRun = { what: `plan ${plan.name} (${estimate.runs} run(s) to go)`, plan: plan.name, estimatedMs: estimate.ms, upperBound: estimate.upperBound, log: (l: string) => console.log(l), extendedHours: { value: 0 } };
+    if (!o.stop && ctx.platform.platform.beforeLongRun && estimate.runs > 0) {
+      await ctx.platform.platform.beforeLongRun(ctx.platform.cfg, ctx.platform.ctx, longRun);
     }
-    if (settings) return await withCoordinator(ctx, plan, target, o, output);
+    if (settings) return await withCoordinator(ctx, plan, target, o, output, longRun);
 
     // A sweep handed to a coordinator that still runs it must not also run here.
     const handed = await handedTo(context.root, plan);
@@ -64,9 +65,12 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
         throw new CoordinatorError(`plan ${plan.name} runs on a coordinator on ${handed}: running it here as well would run its runs twice`, `Follow it with --coordinator=${handed}, stop it with --coordinator=${handed} --stop, or see it with experiment-status.`);
       }
     }
+    // While it runs: the expiry in the progress lines, checked again as the estimate moves.
+    const expiry = await localSweepExpiry(ctx.platform, longRun);
     const r = await runPlan({
       root: context.root,
       plan,
+      ...(expiry ? { expiry } : {}),
       signal: interruptSignal(), // Ctrl-C: stop between runs; runs in flight are collected next time
       target,
       ...(o.only ? { only: o.only } : {}),
@@ -95,13 +99,17 @@ export function estimateSweep(rows: RunRow[], plan: Plan, parallelRuns: number):
   return { runs: left, ms: Math.round((left * per) / Math.max(1, parallelRuns)), upperBound: done.length === 0 };
 }
 
-async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnType<typeof experimentTarget>, o: ExperimentOptions, output: 'auto' | 'tty' | 'plain' | 'json'): Promise<{ success: boolean }> {
+async function withCoordinator(ctx: SystemContext, plan: Plan, target: ReturnType<typeof experimentTarget>, o: ExperimentOptions, output: 'auto' | 'tty' | 'plain' | 'json', longRun: LongRun): Promise<{ success: boolean }> {
   const cctx = coordinatorContextOf(ctx, plan, target, { ...(o.coordinator !== undefined ? { coordinator: o.coordinator } : {}), output, signal: interruptSignal() });
   if (o.stop) {
     await stopCoordinator(cctx, !!o.now);
     return { success: true };
   }
+  // The coordinator watches the machines' expiry itself (and extends them, when the platform says how).
+  const p = ctx.platform;
+  const expiry = p.platform.expiryHandOff ? await p.platform.expiryHandOff(p.cfg, p.ctx, longRun) : undefined;
   const r = await handOff(cctx, {
+    ...(expiry ? { expiry } : {}),
     ...(o.only ? { only: o.only } : {}),
     rerunFailed: !!o.rerunFailed,
     parallelRuns: o.parallelRuns ?? 1,
