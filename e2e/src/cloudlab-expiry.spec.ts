@@ -159,6 +159,10 @@ describe('a CloudLab experiment outlived by its sweep', { timeout: 600_000 }, ()
     expect(extended.hours).toBe(1);
     expect(Date.parse(extended.expiresAt) - Date.parse(soon)).toBe(3600_000);
     expect(Date.parse(experiment().expires_at)).toBe(Date.parse(extended.expiresAt));
+    // The coordinator holds the token in memory only: not in its environment or argv.
+    const pid = Number(coordinatorEvents().find((e) => e.type === 'start')!['pid']);
+    expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(TOKEN);
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(TOKEN);
     // The portal took the token (a wrong one is a 401): the PUT succeeded.
     const puts = api.requests.filter((r) => r.method === 'PUT').slice(putsBefore);
     expect(puts.map((r) => `${r.path} ${r.status}`)).toEqual([`/experiments/${experiment().id} 200`]);

@@ -4,7 +4,7 @@
  *
  *   node labrig-engine-<sha>.cjs agent <workspace root> [--idle=<ms>]
  *       the labrig agent on this machine (./agent/agent.ts)
- *   node labrig-engine-<sha>.cjs coordinator <folder> [--handoff=<id>]
+ *   node labrig-engine-<sha>.cjs coordinator <folder> [--handoff=<id>] [--secrets=stdin]
  *       the coordinator of a sweep on a deployed host (@labrig/experiments coordinator/main.ts)
  *   node labrig-engine-<sha>.cjs link <socket>
  *       copies bytes between stdin/stdout and an engine's unix socket: how a client on another
@@ -18,7 +18,7 @@ import { runAgent } from './agent/agent.js';
 import { bridgeLink } from './link-bridge.js';
 import { coordinatorLink } from './coordinator-link.js';
 
-const USAGE = 'usage: labrig-engine agent <workspace root> [--idle=<ms>] | coordinator <folder> [--handoff=<id>] | link <socket>';
+const USAGE = 'usage: labrig-engine agent <workspace root> [--idle=<ms>] | coordinator <folder> [--handoff=<id>] [--secrets=stdin] | link <socket>';
 
 /** The sha256 of this program file (its name carries the first 12 hex; the agent states it whole). */
 function programDigest(): string {

@@ -22,7 +22,7 @@ import { requestCoordinator } from './link-client.js';
 import { specExpiryOf } from './expiry.js';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
-import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
+import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SECRETS_ON_STDIN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
 
 /** A coordinator that cannot be started, reached or followed. */
 export class CoordinatorError extends LabrigError {
@@ -338,7 +338,9 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
       rmSync(tmp, { recursive: true, force: true });
     }
 
-    // Start detached: secrets only in the environment of the starting shell (its script comes on stdin).
+    // Start detached. Secrets go to the program on its standard input, from the shell's printf
+    // builtin (the script itself comes on stdin): never in an argv, a file, a log, or its
+    // environment (which /proc/<pid>/environ and `ps e` show for the process's whole life).
     const handoff = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const env: Record<string, string> = {};
     for (const t of Object.keys(spec.tasks)) Object.assign(env, target.taskEnv(t));
@@ -346,8 +348,8 @@ export async function handOff(ctx: CoordinatorContext, o: HandOffOptions = {}): 
     const script = [
       `cd ${quoteArg(dir)} || exit 3`,
       'rm -f stop',
-      ...Object.entries(env).map(([k, v]) => `export ${k}=${quoteArg(v)}`),
-      `setsid ${quoteArg(node)} ${quoteArg(bundle.name)} coordinator "$PWD" ${quoteArg(`--handoff=${handoff}`)} >> coordinator.log 2>&1 < /dev/null &`,
+      `secrets=${quoteArg(JSON.stringify(env))}`,
+      `printf '%s' "$secrets" | setsid ${quoteArg(node)} ${quoteArg(bundle.name)} coordinator "$PWD" ${quoteArg(`--handoff=${handoff}`)} ${SECRETS_ON_STDIN} >> coordinator.log 2>&1 &`,
       'echo "pid $!"',
     ].join('\n');
     await remote.exec(['sh', '-s'], { stdin: `${script}\n`, ...(ctx.signal ? { signal: ctx.signal } : {}) });

@@ -3,7 +3,10 @@
  * local sweep (runPlan: same run ids, attempt folders, checksummed collection and resume rules),
  * its result store under its own folder (`~/.labrig/coordinator/<plan>/results/<plan>/`).
  *
- *   node labrig-engine-<sha>.cjs coordinator <folder> --handoff=<id>   (the engine program: @labrig/engine)
+ *   node labrig-engine-<sha>.cjs coordinator <folder> --handoff=<id> --secrets=stdin   (the engine program: @labrig/engine)
+ *
+ * With --secrets=stdin its secrets (the system's, and a platform's extension token) come as one
+ * JSON object on standard input; they stay in memory, never in its environment.
  *
  * The folder holds spec.json (what the laptop handed over), known_hosts (the laptop's host keys
  * for the run hosts: checked strictly), the lock, this program's journal (coordinator.jsonl) and
@@ -22,7 +25,7 @@ import { runPlan, type ExperimentTarget } from '../engine/run-plan.js';
 import { foldEvents, readPlanEvents } from '../store/run-store.js';
 import { coordinatorExpiry } from './expiry.js';
 import { acquireLock, readBootId, releaseLock } from './lock.js';
-import { hostSetKey, RUN_DIR_TOKEN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
+import { hostSetKey, RUN_DIR_TOKEN, SECRETS_ON_STDIN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
 
 const now = () => new Date().toISOString();
 
@@ -71,21 +74,35 @@ export async function main(argv: readonly string[], link?: CoordinatorLink): Pro
     console.error(`spec.json has format ${String(spec.format)}, this coordinator reads ${SPEC_FORMAT}: hand the plan over again`);
     return 1;
   }
-  // Secrets: read once from the starting shell's environment, then out of process.env.
+  // Secrets: one JSON object on stdin (a hand-off of this labrig), else (an earlier labrig's
+  // hand-off) the starting shell's environment, taken out of process.env at once. Memory only.
+  let given: Record<string, string> = {};
+  if (argv.includes(SECRETS_ON_STDIN)) {
+    try {
+      given = JSON.parse(readFileSync(0, 'utf8') || '{}') as Record<string, string>;
+    } catch (e) {
+      console.error(`the secrets on standard input are not one JSON object (${(e as Error).message}): hand the plan over again`);
+      return 1;
+    }
+  }
+  const secret = (k: string): string | undefined => {
+    const v = given[k] ?? process.env[k];
+    delete process.env[k];
+    return v;
+  };
   const env: Record<string, string> = {};
   for (const t of Object.values(spec.tasks))
-    for (const k of t.env)
-      if (process.env[k] !== undefined) {
-        env[k] = process.env[k]!;
-        delete process.env[k];
-      }
-  // The expiry extension's secret headers (a token): the same way, into memory only.
-  const extendHeaders: Record<string, string> = {};
-  for (const [header, k] of Object.entries(spec.expiry?.extend?.secretHeaders ?? {}))
-    if (process.env[k] !== undefined) {
-      extendHeaders[header] = process.env[k]!;
-      delete process.env[k];
+    for (const k of t.env) {
+      const v = secret(k);
+      if (v !== undefined) env[k] = v;
     }
+  // The expiry extension's secret headers (a token): the same way.
+  const extendHeaders: Record<string, string> = {};
+  for (const [header, k] of Object.entries(spec.expiry?.extend?.secretHeaders ?? {})) {
+    const v = secret(k);
+    if (v !== undefined) extendHeaders[header] = v;
+  }
+  given = {};
   addSecrets([...Object.values(env), ...Object.values(extendHeaders)]);
 
   const lockFile = join(dir, 'lock');

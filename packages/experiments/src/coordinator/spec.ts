@@ -4,8 +4,8 @@
  * laptop by the system's own ExperimentTarget (so any system plugin can run under a coordinator:
  * its templates never have to run there). The attempt folder of a run is not known in advance:
  * it stands in the commands as RUN_DIR_TOKEN and is filled in when the attempt starts. Secret
- * values are not in the spec: only their names; the values reach the coordinator through the
- * environment of the shell that starts it.
+ * values are not in the spec: only their names; the values reach the coordinator as one JSON
+ * object on its standard input (SECRETS_ON_STDIN), written by the starting shell's printf builtin.
  */
 import type { ExpiryHandOff, ExtendRequest } from '@labrig/core';
 import type { Plan } from '../plan/load.js';
@@ -17,6 +17,8 @@ export { PROGRAM_PREFIX } from '@labrig/runner/program';
 /** The coordinator program's name before it became the labrig engine program (still recognised as alive). */
 export const EARLIER_PROGRAM_PREFIX = 'labrig-coordinator-';
 export const RUN_DIR_TOKEN = '@@labrig-run-dir@@';
+/** The coordinator's flag: its secrets come as one JSON object on its standard input (not its environment). */
+export const SECRETS_ON_STDIN = '--secrets=stdin';
 export const SPEC_FORMAT = 1;
 
 export function coordinatorDir(plan: string): string {

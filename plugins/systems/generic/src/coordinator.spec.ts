@@ -118,6 +118,12 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
     const out = String((await laptop).all ?? '');
     expect(out).toMatch(/coordinator started on tb-0 \(pid \d+/);
     expect(coordinators().length).toBe(1);
+    // The secret reached it on its standard input: not in its environment (which /proc shows
+    // for its whole life) nor its argv.
+    for (const pid of coordinators()) {
+      expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(CANARY);
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(CANARY);
+    }
 
     // Seen only through experiment-status.
     let status = '';
@@ -194,12 +200,24 @@ describe('a sweep handed to a coordinator host', { timeout: 300_000 }, () => {
     const a = await run('experiment', ['--plan=kill', '--coordinator=tb-0', '--detach']);
     expect(a.exitCode, a.all).toBe(0);
     expect(a.all).toMatch(/handed over: the sweep goes on on tb-0/);
-    // The secret reached the coordinator through its environment (never a file).
-    expect(readFileSync(`/proc/${pidOf()}/environ`, 'utf8')).toContain(`KV_TOKEN=${CANARY}`);
+    // The secret reached the coordinator on its standard input: not in its environment.
+    expect(readFileSync(`/proc/${pidOf()}/environ`, 'utf8')).not.toContain(CANARY);
 
     // 1. During a run.
     await waitFor('a run in flight', () => remoteEvents('kill').filter((e) => e.type === 'run-start').length >= 2);
     await new Promise((r) => setTimeout(r, 500)); // started on its hosts (run-start is journaled before)
+    // ... and the coordinator gave it to the runs' commands, whose environment is the system's.
+    const runWithSecret = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .some((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('kvload') && readFileSync(`/proc/${d}/environ`, 'utf8').includes(`KV_TOKEN=${CANARY}`);
+          } catch {
+            return false;
+          }
+        });
+    await waitFor('a run command holding the secret', runWithSecret, 20_000);
     const first = pidOf();
     process.kill(first, 'SIGKILL');
     await waitFor('the coordinator gone', () => !coordinators().includes(first));
