@@ -25,7 +25,7 @@ export { createPlainRenderer, formatPlainEvent, type PlainRendererOptions } from
 export { createJsonRenderer } from './render/json.js';
 export { createTtyRenderer, type TtyRendererOptions } from './render/tty.js';
 export { formatSummary, compressHostNames, type SummaryInput, type SummaryOptions } from './render/summary.js';
-export { formatDuration, formatLongDuration, statusLabel } from './render/format.js';
+export { formatBytes, formatDuration, formatLongDuration, statusLabel } from './render/format.js';
 export { LocalConnector, LOCAL_HOST, type LocalConnectorOptions } from './local/connector.js';
 export { LocalRemote, type LocalRemoteOptions } from './local/remote.js';
 export { isProcessAlive } from './local/pid.js';

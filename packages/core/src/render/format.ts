@@ -11,10 +11,18 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
+/** `512 B`, `3.2 KiB`, `64.0 MiB`, `1.25 GiB`: sizes in progress and summaries. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 /** A span of minutes to days, for expiries and estimates: `40 s`, `45 min`, `3 h 10 min`, `2 d 4 h`. */
 export function formatLongDuration(ms: number): string {
+  if (ms < 59_500) return `${Math.max(0, Math.round(ms / 1000))} s`;
   const min = Math.round(ms / 60_000);
-  if (min < 1) return `${Math.max(0, Math.round(ms / 1000))} s`;
   const h = Math.floor(min / 60);
   if (h >= 48) return `${Math.floor(h / 24)} d${h % 24 ? ` ${h % 24} h` : ''}`;
   return h ? `${h} h${min % 60 ? ` ${min % 60} min` : ''}` : `${min} min`;

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { dirname, join, relative } from 'node:path';
 import type { Host, PlatformInstance, Remote } from '@labrig/core';
-import { Aborted, ConfigError, LabrigError, OptionError, StepTimeout, TransferVerifyFailed, formatDuration, installInterruptHandlers, interruptSignal, listPlatforms, quote } from '@labrig/core';
+import { Aborted, ConfigError, LabrigError, OptionError, StepTimeout, TransferVerifyFailed, formatBytes, formatDuration, installInterruptHandlers, interruptSignal, listPlatforms, quote } from '@labrig/core';
 import { platformFileOf } from '@labrig/core/platform-list';
 import { readBuildPlacement } from './placement.js';
 import { normalizeArch } from './arch.js';
@@ -208,12 +208,6 @@ async function sendTar(remote: Remote, dir: string, localDir: string, files: rea
   const got = parseSha256sum(check.stdout);
   const bad = files.find((f) => got.get(f.path) !== f.sha256);
   if (bad) throw new TransferVerifyFailed(remote.host.name, `${dir}/${bad.path}`, bad.sha256, got.get(bad.path) ?? '');
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** Send the declared sources that differ on the host; delete what labrig sent before and is no longer declared. */

@@ -9,7 +9,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Connector, Host, PlatformInstance, Remote, StepContext } from '@labrig/core';
-import { Aborted, LabrigError } from '@labrig/core';
+import { Aborted, LabrigError, formatBytes } from '@labrig/core';
 import { setMaxListeners } from 'node:events';
 import { ensureDeployKey, knownHostsFor } from '@labrig/ssh';
 import type { PlannedStep } from './plan.js';
@@ -214,11 +214,3 @@ export function formatChainProgress(name: string, p: ChainProgress, size: number
   const n = Math.round(frac * 20);
   return `${name} [${'#'.repeat(n)}${'.'.repeat(20 - n)}] ${formatBytes(p.bytesSent)}/${formatBytes(size)} up, ${p.done}/${p.total} hosts`;
 }
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
-}
-

@@ -14,6 +14,7 @@ export interface LocalPlatformConfig {
     login: boolean;
     hostsBehindLogin: number;
     uplink?: string;
+    sharedUser: boolean;
     s3: boolean;
     registry: boolean;
     slurm: boolean;

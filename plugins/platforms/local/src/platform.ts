@@ -26,6 +26,7 @@ export async function startTestbed(cfg: LocalPlatformConfig, ctx: PlatformContex
     login: t.login,
     hostsBehindLogin: t.hostsBehindLogin,
     ...(t.uplink ? { uplink: t.uplink } : {}),
+    sharedUser: t.sharedUser,
     s3: t.s3,
     ...(t.s3 ? { s3Buckets: [LOCAL_BUCKET] } : {}),
     registry: t.registry,
