@@ -17,6 +17,32 @@ export const EXTEND_ENV_PREFIX = 'LABRIG_EXTEND_HEADER_';
 export const RETRY_FAILED_MS = 10 * 60_000;
 export const RETRY_PENDING_MS = 60 * 60_000;
 
+type ExpiryEvent = Extract<CoordinatorEvent, { type: 'expiry' }>;
+
+/** `CloudLab experiment p/x expires in 3 h 10 min` (or has expired): the note of progress lines. */
+export function expiryNote(e: Pick<ExpiryEvent, 'what' | 'expiresAt'>, now = Date.now()): string {
+  const left = Date.parse(e.expiresAt) - now;
+  return left > 0 ? `${e.what} expires in ${formatLongDuration(left)}` : `${e.what} has expired`;
+}
+
+/** One line for what the coordinator did about the expiry (the follower, experiment-status, the dashboard). */
+export function expiryLine(e: ExpiryEvent): string {
+  switch (e.action) {
+    case 'watching':
+      return `watching ${e.what} (expires ${e.expiresAt})${e.detail ? `: ${e.detail}` : ''}`;
+    case 'extended':
+      return `${e.what} extended by ${e.hours ?? '?'} h, expires ${e.expiresAt}${e.detail ? `; ${e.detail}` : ''}`;
+    case 'pending':
+      return `${e.what}: asked for ${e.hours ?? '?'} h more, the extension waits${e.detail ? ` (${e.detail})` : ''}`;
+    case 'failed':
+      return `${e.what} expires ${e.expiresAt}, before the sweep's estimated end; extending it failed${e.detail ? `: ${e.detail}` : ''}`;
+    case 'warned':
+      return `${e.what} expires ${e.expiresAt}${e.detail ? `: ${e.detail}` : ''}`;
+    case 'moved':
+      return `${e.what} now expires ${e.expiresAt}${e.detail ? ` (${e.detail})` : ''}`;
+  }
+}
+
 /** The spec's part (secret header values replaced by variable names) and the variables' values. */
 export function specExpiryOf(x: ExpiryHandOff): { spec: SpecExpiry; env: Record<string, string> } {
   if (!x.extend) return { spec: { what: x.what, expiresAt: x.expiresAt, marginMs: x.marginMs, extendCommand: x.extendCommand }, env: {} };
@@ -82,21 +108,18 @@ export const DEFAULT_REFRESH_MS = 10 * 60_000;
  * The coordinator's SweepExpiry: `note` for its progress lines; `check` after every run. Every
  * decision is journaled (`record`) and logged. Extensions stay within `extend.maxHours` in all.
  */
-export function coordinatorExpiry(x: SpecExpiry, secrets: Record<string, string>, record: (e: Extract<CoordinatorEvent, { type: 'expiry' }>) => void, log: (line: string) => void, clock: () => number = Date.now): SweepExpiry & { expiresAt(): string } {
+export function coordinatorExpiry(x: SpecExpiry, secrets: Record<string, string>, record: (e: ExpiryEvent) => void, log: (line: string) => void, clock: () => number = Date.now): SweepExpiry & { expiresAt(): string } {
   let expiresAt = x.expiresAt;
   let used = 0;
   let nextTry = 0;
   let warnedFor: string | undefined;
   let refreshed = -Infinity;
-  const event = (action: Extract<CoordinatorEvent, { type: 'expiry' }>['action'], more: { hours?: number; detail?: string } = {}) => {
+  const event = (action: ExpiryEvent['action'], more: { hours?: number; detail?: string } = {}) => {
     record({ type: 'expiry', time: new Date(clock()).toISOString(), what: x.what, expiresAt, action, ...more });
   };
   return {
     expiresAt: () => expiresAt,
-    note() {
-      const left = Date.parse(expiresAt) - clock();
-      return left > 0 ? `${x.what} expires in ${formatLongDuration(left)}` : `${x.what} has expired`;
-    },
+    note: () => expiryNote({ what: x.what, expiresAt }, clock()),
     async check(left) {
       if (left.ms === undefined || left.runs === 0) return;
       // (before the first run ends there is no estimate: the laptop checked before the hand-off)

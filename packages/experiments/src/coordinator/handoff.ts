@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExpiryHandOff, Host, Remote } from '@labrig/core';
-import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, formatLongDuration, listNames, quoteArg } from '@labrig/core';
+import { Aborted, ConfigError, LabrigError, OptionError, didYouMean, listNames, quoteArg } from '@labrig/core';
 import { authorizeDeployKey, ensureDeployKey, knownHostsFor, placeDeployKey, remoteDeployKeyFile } from '@labrig/ssh';
 
 export { knownHostsFor } from '@labrig/ssh';
@@ -19,10 +19,10 @@ import type { CoordinatorSettings, Plan } from '../plan/load.js';
 import { foldEvents, openPlanJournal, readPlanEvents, type PlanEvent } from '../store/run-store.js';
 import { buildProgram } from '@labrig/runner/program';
 import { requestCoordinator } from './link-client.js';
-import { specExpiryOf } from './expiry.js';
+import { expiryLine, expiryNote, specExpiryOf } from './expiry.js';
 import { ensureNode } from './node-install.js';
 import { lastStart, probeCoordinator, type CoordinatorProbe } from './remote-state.js';
-import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SECRETS_ON_STDIN, SPEC_FORMAT, type CoordinatorEvent, type CoordinatorSpec } from './spec.js';
+import { coordinatorDir, hostSetKey, RUN_DIR_TOKEN, SECRETS_ON_STDIN, SPEC_FORMAT, type CoordinatorSpec } from './spec.js';
 
 /** A coordinator that cannot be started, reached or followed. */
 export class CoordinatorError extends LabrigError {
@@ -156,7 +156,7 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
   const parallel = Number(session?.options['parallelRuns'] ?? o.parallelRuns ?? 1);
   const done = () => plan.runs.filter((r) => states.get(r.id)?.status === 'done' || o.doneHere?.has(r.id)).length;
   // The machines' expiry as the coordinator watches it: in the progress lines, and what it did.
-  let expiry = latestExpiry(first.events);
+  let expiry = lastStart(first.events).expiry;
   let seenEvents = first.events.length;
   const progress = createProgress({ mode: ctx.output, total: plan.runs.length, doneBefore: done(), log: ctx.log, slots: parallel, note: () => (expiry ? expiryNote(expiry) : undefined) });
   const runById = new Map(plan.runs.map((r) => [r.id, r]));
@@ -215,39 +215,6 @@ export async function followCoordinator(ctx: CoordinatorContext, remote: Remote,
     throw e;
   } finally {
     progress.close();
-  }
-}
-
-type ExpiryEvent = Extract<CoordinatorEvent, { type: 'expiry' }>;
-
-/** The newest expiry event of the coordinator's latest start. */
-export function latestExpiry(events: readonly CoordinatorEvent[]): ExpiryEvent | undefined {
-  let start = -1;
-  events.forEach((e, i) => e.type === 'start' && (start = i));
-  return events.slice(start + 1).filter((e): e is ExpiryEvent => e.type === 'expiry').at(-1);
-}
-
-/** `CloudLab experiment p/x expires in 3 h 10 min` (or has expired). */
-export function expiryNote(e: Pick<ExpiryEvent, 'what' | 'expiresAt'>, now = Date.now()): string {
-  const left = Date.parse(e.expiresAt) - now;
-  return left > 0 ? `${e.what} expires in ${formatLongDuration(left)}` : `${e.what} has expired`;
-}
-
-/** One line for what the coordinator did about the expiry. */
-export function expiryLine(e: ExpiryEvent): string {
-  switch (e.action) {
-    case 'watching':
-      return `watching ${e.what} (expires ${e.expiresAt})${e.detail ? `: ${e.detail}` : ''}`;
-    case 'extended':
-      return `${e.what} extended by ${e.hours ?? '?'} h, expires ${e.expiresAt}${e.detail ? `; ${e.detail}` : ''}`;
-    case 'pending':
-      return `${e.what}: asked for ${e.hours ?? '?'} h more, the extension waits${e.detail ? ` (${e.detail})` : ''}`;
-    case 'failed':
-      return `${e.what} expires ${e.expiresAt}, before the sweep's estimated end; extending it failed${e.detail ? `: ${e.detail}` : ''}`;
-    case 'warned':
-      return `${e.what} expires ${e.expiresAt}${e.detail ? `: ${e.detail}` : ''}`;
-    case 'moved':
-      return `${e.what} now expires ${e.expiresAt}${e.detail ? ` (${e.detail})` : ''}`;
   }
 }
 

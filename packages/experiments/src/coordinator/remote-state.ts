@@ -81,13 +81,19 @@ export async function probeCoordinator(remote: Remote, plan: string, o: { offset
   return probe;
 }
 
-/** The newest `start` of the coordinator journal and what followed it. */
-export function lastStart(events: readonly CoordinatorEvent[]): { start?: Extract<CoordinatorEvent, { type: 'start' }>; end?: Extract<CoordinatorEvent, { type: 'end' }>; error?: string } {
+/** The newest `start` of the coordinator journal and what followed it: its end, error, and newest expiry decision. */
+export function lastStart(events: readonly CoordinatorEvent[]): {
+  start?: Extract<CoordinatorEvent, { type: 'start' }>;
+  end?: Extract<CoordinatorEvent, { type: 'end' }>;
+  error?: string;
+  expiry?: Extract<CoordinatorEvent, { type: 'expiry' }>;
+} {
   let i = -1;
   events.forEach((e, j) => e.type === 'start' && (i = j));
   if (i < 0) return {};
   const after = events.slice(i + 1);
   const end = after.find((e): e is Extract<CoordinatorEvent, { type: 'end' }> => e.type === 'end');
   const error = after.find((e): e is Extract<CoordinatorEvent, { type: 'error' }> => e.type === 'error')?.message;
-  return { start: events[i] as Extract<CoordinatorEvent, { type: 'start' }>, ...(end ? { end } : {}), ...(error ? { error } : {}) };
+  const expiry = after.filter((e): e is Extract<CoordinatorEvent, { type: 'expiry' }> => e.type === 'expiry').at(-1);
+  return { start: events[i] as Extract<CoordinatorEvent, { type: 'start' }>, ...(end ? { end } : {}), ...(error ? { error } : {}), ...(expiry ? { expiry } : {}) };
 }

@@ -5,7 +5,7 @@ import type { Plan } from '../plan/load.js';
 import { planRows } from '../rows.js';
 import { formatStatus } from '../status.js';
 import type { RunRow } from '../types.js';
-import { expiryLine, expiryNote, latestExpiry } from './handoff.js';
+import { expiryLine, expiryNote } from './expiry.js';
 import { lastStart, probeCoordinator } from './remote-state.js';
 import { coordinatorDir, type CoordinatorEvent } from './spec.js';
 
@@ -40,7 +40,6 @@ export async function coordinatorStatus(root: string, plan: Plan, host: Host, re
   const durations = rows.filter((r) => r.status === 'done' && r.durationMs !== undefined).map((r) => r.durationMs!);
   const coordinator = p.alive ? 'running' : !p.exists || !last.start ? 'none' : last.end ? 'ended' : 'dead';
   const etaMs = coordinator === 'running' && durations.length ? ((counts.pending + counts.running) * (durations.reduce((a, b) => a + b, 0) / durations.length)) / parallel : undefined;
-  const expiry = latestExpiry(p.events);
   return {
     host: host.name,
     dir: coordinatorDir(plan.name),
@@ -51,7 +50,7 @@ export async function coordinatorStatus(root: string, plan: Plan, host: Host, re
     ...(last.error ? { error: last.error } : {}),
     counts,
     ...(etaMs !== undefined ? { etaMs } : {}),
-    ...(expiry ? { expiry } : {}),
+    ...(last.expiry ? { expiry: last.expiry } : {}),
     rows,
   };
 }

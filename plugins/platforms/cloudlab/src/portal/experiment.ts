@@ -221,9 +221,6 @@ export async function extendRecordedExperiment(cfg: CloudlabConfig & { experimen
   return r;
 }
 
-/** `1 h 5 min`, `40 min`, `30 s`: for durations of hours (core's formatLongDuration). */
-export const humanDuration = formatLongDuration;
-
 /** How much time a run is given after its estimate before the experiment should expire. */
 export const EXPIRY_MARGIN_MS = 30 * 60_000;
 
@@ -245,7 +242,7 @@ export async function checkExpiryBefore(cfg: CloudlabConfig & { experiment: Expe
     return 'unknown';
   }
   const end = Date.now() + run.estimatedMs;
-  const est = `${run.upperBound ? 'at most ' : 'about '}${humanDuration(run.estimatedMs)}`;
+  const est = `${run.upperBound ? 'at most ' : 'about '}${formatLongDuration(run.estimatedMs)}`;
   if (end + EXPIRY_MARGIN_MS <= expires) {
     if (!run.during) run.log(`experiment ${name} expires ${new Date(expires).toISOString()}; ${run.what} should end in ${est}: fine`);
     return 'fine';
@@ -347,7 +344,7 @@ export async function recoverNode(
     const pool = createSshPool(ctx.root, cfg.ssh);
     try {
       const r = await pool.connect(host, AbortSignal.any([signal, AbortSignal.timeout(15_000)]));
-      if ((await r.exec(['true'], { allowFailure: true, signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]) })).exitCode === 0) return { ok: true, action, detail: `answering again after ${humanDuration(Date.now() - t0)}` };
+      if ((await r.exec(['true'], { allowFailure: true, signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]) })).exitCode === 0) return { ok: true, action, detail: `answering again after ${formatLongDuration(Date.now() - t0)}` };
     } catch (e) {
       last = (e as Error).message.split('\n')[0]!;
     } finally {
@@ -355,7 +352,7 @@ export async function recoverNode(
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  return { ok: false, action, detail: `not answering over SSH within ${humanDuration(timeoutMs)}${last ? ` (last: ${last})` : ''}` };
+  return { ok: false, action, detail: `not answering over SSH within ${formatLongDuration(timeoutMs)}${last ? ` (last: ${last})` : ''}` };
 }
 
 /** Forget the state (tests). */

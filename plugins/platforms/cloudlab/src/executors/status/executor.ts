@@ -1,10 +1,10 @@
 /** status: the CloudLab experiment labrig made, from the Portal API: state, expiry, node states. */
 import type { ExecutorContext } from '@nx/devkit';
-import { ConfigError, OptionError, reportError, stringifyRedacted } from '@labrig/core';
+import { ConfigError, OptionError, formatLongDuration, reportError, stringifyRedacted } from '@labrig/core';
 import { openPlatform } from '@labrig/platform-kit';
 import { PLATFORM_MODULE, type CloudlabConfig } from '../../config.js';
 import { nodesOf } from '../../portal/client.js';
-import { experimentStatus, humanDuration, type ExperimentConfig } from '../../portal/experiment.js';
+import { experimentStatus, type ExperimentConfig } from '../../portal/experiment.js';
 import { platformFilesOf } from '../../paths.js';
 
 
@@ -34,7 +34,7 @@ export default async function statusExecutor(o: StatusOptions, context: Executor
       console.log(stringifyRedacted({ id: e.id, project: e.project, name: e.name, status: e.status, expiresAt: e.expires_at, expiresInMs, nodes: nodesOf(e) }));
     } else {
       console.log(`experiment ${cfg.experiment.project}/${cfg.experiment.name} (${e.id}): ${e.status}`);
-      console.log(`  expires ${e.expires_at ?? 'unknown'}${expiresInMs !== undefined ? (expiresInMs > 0 ? ` (in ${humanDuration(expiresInMs)})` : ' (expired)') : ''}`);
+      console.log(`  expires ${e.expires_at ?? 'unknown'}${expiresInMs !== undefined ? (expiresInMs > 0 ? ` (in ${formatLongDuration(expiresInMs)})` : ' (expired)') : ''}`);
       for (const n of nodesOf(e)) console.log(`  ${n.client_id}  ${n.hostname ?? ''}  ${n.status ?? ''}${n.state ? ` (${n.state})` : ''}`);
       if (e.url) console.log(`  ${e.url}`);
     }

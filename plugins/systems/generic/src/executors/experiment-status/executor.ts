@@ -4,7 +4,7 @@
  * (its runs done / failed / in flight, an ETA, and whether the coordinator is alive).
  */
 import type { ExecutorContext } from '@nx/devkit';
-import { formatLongDuration, loadPlatform, reportError, stringifyRedacted } from '@labrig/core';
+import { formatLongDuration, loadPlatform, reportError, stringifyRedacted, type PlatformInstance } from '@labrig/core';
 import { coordinatorStatus, formatCoordinatorStatus, formatStatus, loadPlan, planRows } from '@labrig/experiments';
 import { openSystem } from '../../context.js';
 import { coordinatorOfPlan, findCoordinatorHost } from '../../coordinator.js';
@@ -12,9 +12,8 @@ import { projectRootOf } from '../shared.js';
 import { planRefOf, type ExperimentOptions } from '../experiment/options.js';
 
 /** When the platform's machines expire (a CloudLab experiment), from what labrig recorded: one line. */
-async function printExpiry(root: string, platform: string, output: string | undefined): Promise<void> {
+async function printExpiry(p: PlatformInstance | undefined, output: string | undefined): Promise<void> {
   if (output === 'json') return;
-  const p = await loadPlatform(root, platform).catch(() => undefined);
   const e = p?.platform.expiry ? await p.platform.expiry(p.cfg, p.ctx).catch(() => undefined) : undefined;
   if (!e) return;
   const left = Date.parse(e.expiresAt) - Date.now();
@@ -28,7 +27,7 @@ export default async function experimentStatusExecutor(o: ExperimentOptions, con
     const plan = loadPlan(context.root, planRefOf(context.root, projectRoot, o.plan));
     const coordinator = await coordinatorOfPlan(context.root, plan, o.coordinator);
     if (coordinator === undefined) {
-      await printExpiry(context.root, plan.platform, o.output);
+      await printExpiry(await loadPlatform(context.root, plan.platform).catch(() => undefined), o.output);
       const { rows } = await planRows(context.root, plan);
       if (o.output === 'json') console.log(stringifyRedacted({ plan: plan.name, runs: rows }));
       else console.log(formatStatus(plan, rows));
@@ -40,7 +39,7 @@ export default async function experimentStatusExecutor(o: ExperimentOptions, con
     close = () => connector.close();
     const s = await coordinatorStatus(context.root, plan, host, await connector.connect(host));
     // The coordinator's view of the expiry is newer than this machine's (it may have extended it).
-    if (!s.expiry) await printExpiry(context.root, plan.platform, o.output);
+    if (!s.expiry) await printExpiry(ctx.platform, o.output);
     if (o.output === 'json') console.log(stringifyRedacted({ plan: plan.name, ...s, runs: s.rows, rows: undefined }));
     else console.log(formatCoordinatorStatus(plan, s));
     return { success: s.coordinator !== 'dead' };

@@ -49,11 +49,11 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
     const target = experimentTarget(ctx, connector, { overrides, output: overrides.output });
     // A platform whose machines expire looks at the sweep's length first (warns, or extends them).
     // One LongRun for the whole sweep: the platform's bound on extensions spans all its checks.
-    const estimate = estimateSweep((await planRows(context.root, plan)).rows, plan, o.parallelRuns ?? 1);
+    const pl = ctx.platform.platform;
+    const expires = !o.stop && !!(pl.beforeLongRun || pl.expiry || pl.expiryHandOff);
+    const estimate = expires ? estimateSweep((await planRows(context.root, plan)).rows, plan, o.parallelRuns ?? 1) : { runs: 0, ms: 0, upperBound: true };
     const longRun = { what: `plan ${plan.name} (${estimate.runs} run(s) to go)`, plan: plan.name, estimatedMs: estimate.ms, upperBound: estimate.upperBound, log: (l: string) => console.log(l), extendedHours: { value: 0 } };
-    if (!o.stop && ctx.platform.platform.beforeLongRun && estimate.runs > 0) {
-      await ctx.platform.platform.beforeLongRun(ctx.platform.cfg, ctx.platform.ctx, longRun);
-    }
+    if (expires && pl.beforeLongRun && estimate.runs > 0) await pl.beforeLongRun(ctx.platform.cfg, ctx.platform.ctx, longRun);
     if (settings) return await withCoordinator(ctx, plan, target, o, output, longRun);
 
     // A sweep handed to a coordinator that still runs it must not also run here.
@@ -66,7 +66,7 @@ export default async function experimentExecutor(o: ExperimentOptions, context: 
       }
     }
     // While it runs: the expiry in the progress lines, checked again as the estimate moves.
-    const expiry = await localSweepExpiry(ctx.platform, longRun);
+    const expiry = expires ? await localSweepExpiry(ctx.platform, longRun) : undefined;
     const r = await runPlan({
       root: context.root,
       plan,
